@@ -1,0 +1,98 @@
+"""The one interface every RL algorithm implements, and the TRL settings they share."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from datasets import Dataset
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
+
+from core.config import AlgoConfig
+from core.errors import ConfigError
+
+__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "trl_common_args"]
+
+
+@dataclass
+class TrainInputs:
+    """Everything an algorithm needs to build its trainer; the task stays invisible to it."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    train_dataset: Dataset
+    reward_funcs: list[Any]
+    reward_weights: list[float]
+    output_dir: str
+    seed: int
+    callbacks: list[TrainerCallback]
+    peft_config: Any = None
+    report_to: list[str] | None = None
+
+
+class Algorithm:
+    """An RL algorithm: turns :class:`TrainInputs` into a ``transformers.Trainer`` whose
+    ``train()`` runs ``cfg.max_steps`` optimizer steps."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def __init__(self, cfg: AlgoConfig) -> None:
+        self.cfg = cfg
+
+    def build_trainer(self, inputs: TrainInputs) -> Trainer:
+        """Return a ready trainer."""
+        raise NotImplementedError
+
+
+def world_size() -> int:
+    """Processes taking part in training (``accelerate launch`` / torchrun set ``WORLD_SIZE``)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def per_device_batch_size(cfg: AlgoConfig) -> int:
+    """Completions per device per micro-batch so that each optimizer step covers
+    ``prompts_per_step`` prompts x ``num_generations`` completions."""
+    completions = cfg.prompts_per_step * cfg.num_generations
+    shards = cfg.gradient_accumulation_steps * world_size()
+    if cfg.prompts_per_step < 1 or cfg.num_generations < 2 or completions % shards:
+        raise ConfigError(
+            f"algo.prompts_per_step={cfg.prompts_per_step} x algo.num_generations={cfg.num_generations} "
+            f"= {completions} completions must be >= 2 per prompt and divisible by "
+            f"algo.gradient_accumulation_steps={cfg.gradient_accumulation_steps} x {world_size()} processes"
+        )
+    return completions // shards
+
+
+def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
+    """Keyword arguments shared by TRL's online RL configs (GRPOConfig, RLOOConfig)."""
+    args: dict[str, Any] = dict(
+        output_dir=inputs.output_dir,
+        learning_rate=cfg.lr,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=per_device_batch_size(cfg),
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        beta=cfg.beta,
+        epsilon=cfg.epsilon,
+        num_iterations=cfg.num_iterations,
+        max_grad_norm=cfg.max_grad_norm,
+        warmup_steps=cfg.warmup_steps,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps > 0 else "no",
+        save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
+        bf16=cfg.bf16,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        reward_weights=list(inputs.reward_weights),
+        report_to=list(inputs.report_to or ["none"]),
+        seed=inputs.seed,
+        remove_unused_columns=False,
+    )
+    args.update(dict(cfg.trl))
+    return args

@@ -1,0 +1,130 @@
+"""Typed config schemas, registered in Hydra's ConfigStore; YAML files in ``conf/`` extend them.
+
+Every field is a command-line override, e.g. ``algo.lr=1e-5 task.max_prompts=64``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+__all__ = ["RewardEntry", "TaskConfig", "AlgoConfig", "ModelConfig", "LoraConfig", "EvalConfig", "RunConfig",
+           "register_schemas"]
+
+
+def _help(text: str, default: Any = MISSING, **kwargs: Any) -> Any:
+    """A dataclass field with TRL-style ``metadata={"help": ...}``."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": text}, **kwargs)
+    return field(default=default, metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class RewardEntry:
+    """One component of the composed reward."""
+
+    name: str = _help("Registered reward name (see `python -m core.rewards`).")
+    weight: float = _help("Multiplier of this component in the total reward.", 1.0)
+    args: dict[str, Any] = _help("Keyword arguments bound to the reward function.", {})
+
+
+@dataclass
+class TaskConfig:
+    """Settings every task has; a task's own schema subclasses this."""
+
+    name: str = _help("Task name, as listed by `python -m core.tasks`.")
+    max_prompts: int | None = _help("Cap on training prompts (None: all).", None)
+    eval_prompts: int | None = _help("Held-out prompts used for evaluation (None: all).", 64)
+    seed: int = _help("Seed of the train/held-out split and of generated data.", 0)
+    system_prompt: str | None = _help("System message prepended to every prompt (None: task default).", None)
+    rewards: list[RewardEntry] = _help("Reward components: name, weight, args.", [])
+    evaluators: list[str] = _help("Held-out evaluators run before and after training.", [])
+
+
+@dataclass
+class AlgoConfig:
+    """RL algorithm settings shared by all algorithms."""
+
+    name: str = _help("Algorithm: grpo, rloo.")
+    lr: float = _help("Peak learning rate (AdamW).", 1e-5)
+    max_steps: int = _help("Optimizer steps to train.", 16)
+    prompts_per_step: int = _help("Distinct prompts per optimizer step (across all devices).", 2)
+    num_generations: int = _help("Completions sampled per prompt (the group size).", 8)
+    max_completion_length: int = _help("Maximum new tokens per sampled completion.", 32)
+    temperature: float = _help("Sampling temperature during training.", 1.0)
+    top_p: float = _help("Nucleus sampling during training.", 1.0)
+    beta: float = _help("KL penalty coefficient against the reference model (0: no reference model).", 0.0)
+    epsilon: float = _help("Clipping range of the policy ratio.", 0.2)
+    num_iterations: int = _help("Policy updates per generated batch (mu).", 1)
+    gradient_accumulation_steps: int = _help("Micro-batches per optimizer step.", 1)
+    max_grad_norm: float = _help("Gradient clipping norm.", 1.0)
+    warmup_steps: float = _help("Linear warm-up steps (a value below 1 is a fraction of max_steps).", 0.0)
+    lr_scheduler_type: str = _help("transformers scheduler name.", "constant")
+    weight_decay: float = _help("AdamW weight decay.", 0.0)
+    reward_normalization: str = _help(
+        "How components combine: 'raw' (weighted sum, then group advantage) or 'zscore' "
+        "(each component z-scored within its group, then summed).", "raw")
+    logging_steps: int = _help("Log every N steps.", 1)
+    save_steps: int = _help("Checkpoint every N steps (0: only the final model).", 0)
+    bf16: bool = _help("bfloat16 mixed precision (GPUs that support it).", False)
+    gradient_checkpointing: bool = _help("Trade compute for memory during training.", False)
+    trl: dict[str, Any] = _help("Extra keyword arguments for the TRL config, e.g. +algo.trl.loss_type=dr_grpo.", {})
+
+
+@dataclass
+class LoraConfig:
+    """LoRA adapter settings (used when model.peft=lora)."""
+
+    r: int = _help("Adapter rank.", 16)
+    alpha: int = _help("LoRA scaling alpha.", 32)
+    dropout: float = _help("Dropout on adapter inputs.", 0.0)
+    target_modules: list[str] = _help("Module names to adapt ('all-linear' for every linear layer).", ["all-linear"])
+
+
+@dataclass
+class ModelConfig:
+    """Which causal LM to fine-tune, and how."""
+
+    name_or_path: str = _help("'embedded:smollm2-135m', 'embedded:tiny', a Hugging Face id or a local directory.")
+    peft: str | None = _help("Parameter-efficient method: null (full fine-tuning) or 'lora'.", None)
+    lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA settings."})
+    dtype: str = _help("Weights dtype: float32, bfloat16, float16 or auto.", "float32")
+    revision: str | None = _help("Hub revision (branch, tag or commit).", None)
+    trust_remote_code: bool = _help("Allow model code from the Hub.", False)
+    cache_dir: str | None = _help("Where embedded models are cached (default: $RLFT_CACHE or ~/.cache/rlft).", None)
+
+
+@dataclass
+class EvalConfig:
+    """Held-out evaluation before and after training."""
+
+    enabled: bool = _help("Evaluate the base and the trained model on the held-out split.", True)
+    max_new_tokens: int = _help("Maximum new tokens per evaluation completion.", 48)
+    num_samples: int = _help("Completions per held-out prompt (pass@k needs k or more).", 1)
+    temperature: float = _help("0 for greedy decoding, else the sampling temperature.", 0.0)
+    batch_size: int = _help("Prompts per generation batch.", 32)
+
+
+@dataclass
+class RunConfig:
+    """The root config: one task, one algorithm, one model."""
+
+    task: Any = _help("The task (a task plugin's schema).")
+    algo: AlgoConfig = _help("The RL algorithm.")
+    model: ModelConfig = _help("The policy model.")
+    eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "Held-out evaluation."})
+    seed: int = _help("Global seed of training.", 42)
+    output_dir: str = _help("Where the model, metrics.json, samples.jsonl and logs go.", "${hydra:runtime.output_dir}")
+    save_model: bool = _help("Save the final model (full weights or the LoRA adapter).", True)
+    report_to: list[str] = _help("Trainer loggers (tensorboard, wandb, none).", ["tensorboard"])
+
+
+def register_schemas() -> None:
+    """Store the schemas that ``conf/*.yaml`` extend via their defaults lists."""
+    cs = ConfigStore.instance()
+    cs.store(name="rlft_schema", node=RunConfig)
+    cs.store(group="algo", name="algo_schema", node=AlgoConfig)
+    cs.store(group="model", name="model_schema", node=ModelConfig)

@@ -1,0 +1,89 @@
+"""Batched generation for evaluation and sampling, always in eval mode with the KV cache on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from core.errors import ConfigError
+
+__all__ = ["render_prompt", "generate", "as_completion", "inference_mode"]
+
+
+def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
+    """The text the model sees: the chat template for conversational prompts, else the string."""
+    if isinstance(prompt, str):
+        return prompt
+    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+
+
+def as_completion(prompt: Any, text: str) -> Any:
+    """Wrap generated text the way TRL passes completions to rewards (messages for chat prompts)."""
+    return text if isinstance(prompt, str) else [{"role": "assistant", "content": text}]
+
+
+class inference_mode:  # noqa: N801 - used as a context manager like torch.inference_mode
+    """Put a model in eval mode with gradient checkpointing off and the KV cache on; restore after.
+
+    A model left in train mode by a trainer (gradient checkpointing on, cache off) generates
+    garbage with left padding, so every evaluation goes through this.
+    """
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        self.model = model
+
+    def __enter__(self) -> PreTrainedModel:
+        m = self.model
+        self.was_training = m.training
+        flag = "is_activation_checkpointing" if hasattr(type(m), "is_activation_checkpointing") else "is_gradient_checkpointing"
+        self.was_checkpointing = bool(getattr(m, flag, False))
+        self.use_cache = getattr(m.config, "use_cache", True)
+        if self.was_checkpointing:
+            m.gradient_checkpointing_disable()
+        m.config.use_cache = True
+        m.eval()
+        return m
+
+    def __exit__(self, *exc: object) -> None:
+        m = self.model
+        m.config.use_cache = self.use_cache
+        if self.was_checkpointing:
+            m.gradient_checkpointing_enable()
+        m.train(self.was_training)
+
+
+@torch.no_grad()
+def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Any], *,
+             max_new_tokens: int = 64, temperature: float = 0.0, num_samples: int = 1, batch_size: int = 32,
+             top_p: float = 1.0, desc: str = "generating") -> list[str]:
+    """Generate ``num_samples`` completions per prompt; returns them flat, samples of a prompt contiguous.
+
+    Prompts are batched by length (left padding) and the original order is restored.
+    """
+    if num_samples > 1 and temperature <= 0:
+        raise ConfigError(f"eval.num_samples={num_samples} needs sampling: set eval.temperature > 0")
+    texts = [render_prompt(tokenizer, p) for p in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    out: list[list[str]] = [[] for _ in texts]
+    padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
+    try:
+        with inference_mode(model), tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                                add_special_tokens=False).to(model.device)
+                ids = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=num_samples,
+                                     pad_token_id=tokenizer.pad_token_id, top_k=None, **sampling)
+                decoded = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                for j, i in enumerate(idx):
+                    out[i] = [t.strip() for t in decoded[j * num_samples:(j + 1) * num_samples]]
+                bar.update(len(idx))
+    finally:
+        tokenizer.padding_side = padding_side
+    return [text for samples in out for text in samples]

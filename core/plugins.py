@@ -1,0 +1,162 @@
+"""Discover plugins (entry-point group ``rlft``) and collect what they contribute.
+
+Like pytest, rlft's own tasks are plugins registered through its own entry points; set
+``RLFT_DISABLE_PLUGIN_AUTOLOAD=1`` to load only those (third-party packages are skipped)
+and ``RLFT_PLUGINS=mod1,mod2`` to register extra plugin modules by import path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+from core import hookspecs
+from core.errors import PluginError
+from core.evaluators import EvaluatorSpec, as_evaluator_spec
+from core.registry import Registry
+from core.rewards.spec import RewardSpec, as_reward_spec
+
+__all__ = ["ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV", "PluginFailure", "Plugins", "load_plugins"]
+
+log = logging.getLogger("rlft.plugins")
+
+ENTRY_POINT_GROUP = "rlft"
+DISABLE_AUTOLOAD_ENV = "RLFT_DISABLE_PLUGIN_AUTOLOAD"
+PLUGINS_ENV = "RLFT_PLUGINS"
+OWN_DISTRIBUTION = "rlft"
+CORE_PLUGINS = ("core.rewards.builtin", "core.algos")
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that could not be used, and why (one line)."""
+
+    plugin: str
+    package: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} from package {self.package!r} failed: {self.error}"
+
+
+@dataclass
+class Plugins:
+    """The plugin manager plus everything the plugins contributed, by name."""
+
+    pm: pluggy.PluginManager
+    tasks: Registry[type] = field(default_factory=lambda: Registry("task"))
+    rewards: Registry[RewardSpec] = field(default_factory=lambda: Registry("reward"))
+    evaluators: Registry[EvaluatorSpec] = field(default_factory=lambda: Registry("evaluator"))
+    algorithms: Registry[type] = field(default_factory=lambda: Registry("algorithm"))
+    failures: list[PluginFailure] = field(default_factory=list)
+    packages: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        """Shortcut to ``pm.hook`` for lifecycle notifications."""
+        return self.pm.hook
+
+
+def _distribution_label(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else "?"
+
+
+def _register_entry_points(pm: pluggy.PluginManager, plugins: Plugins) -> None:
+    autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "").lower() in ("", "0", "false")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        if not autoload and (dist is None or dist.name != OWN_DISTRIBUTION):
+            continue
+        if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+            continue
+        label = _distribution_label(ep)
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must not take the others down
+            failure = PluginFailure(ep.name, label, f"{type(exc).__name__}: {exc}")
+            plugins.failures.append(failure)
+            log.warning("rlft: %s; its tasks are unavailable", failure)
+            continue
+        plugins.packages[ep.name] = label
+
+
+def _register_modules(pm: pluggy.PluginManager, names: list[str], package: str) -> None:
+    for name in names:
+        if not pm.has_plugin(name):
+            try:
+                pm.register(importlib.import_module(name), name=name)
+            except Exception as exc:
+                raise PluginError(f"plugin module {name!r} ({package}) failed to import: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+
+
+def _collect(plugins: Plugins, hook_name: str, registry: Registry, convert: Any) -> None:
+    """Call one collection hook plugin by plugin, so a failing plugin is named and skipped."""
+    for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
+        source = f"{impl.plugin_name} ({plugins.packages.get(impl.plugin_name, 'core')})"
+        try:
+            items = impl.function() or []
+            converted = [convert(item) for item in items]
+        except Exception as exc:
+            failure = PluginFailure(impl.plugin_name, plugins.packages.get(impl.plugin_name, "?"),
+                                    f"{hook_name}() raised {type(exc).__name__}: {exc}")
+            plugins.failures.append(failure)
+            log.warning("rlft: %s", failure)
+            continue
+        for name, item in converted:
+            registry.add(name, item, source)
+
+
+def _task_item(cls: Any) -> tuple[str, Any]:
+    if not isinstance(getattr(cls, "name", None), str):
+        raise TypeError(f"{cls!r} is not a Task subclass with a name")
+    return cls.name, cls
+
+
+def load_plugins(extra: tuple[object, ...] = ()) -> Plugins:
+    """Build the plugin manager, load core, entry-point and ``RLFT_PLUGINS`` plugins, collect contributions.
+
+    :param extra: plugin objects to register as well (tests use this).
+    """
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    plugins = Plugins(pm)
+    _register_modules(pm, list(CORE_PLUGINS), OWN_DISTRIBUTION)
+    _register_entry_points(pm, plugins)
+    env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+    _register_modules(pm, env_modules, f"${PLUGINS_ENV}")
+    for obj in extra:
+        pm.register(obj)
+    pm.check_pending()
+    _collect(plugins, "rlft_tasks", plugins.tasks, _task_item)
+    _collect(plugins, "rlft_rewards", plugins.rewards, lambda r: (as_reward_spec(r).name, as_reward_spec(r)))
+    _collect(plugins, "rlft_evaluators", plugins.evaluators,
+             lambda e: (as_evaluator_spec(e).name, as_evaluator_spec(e)))
+    _collect(plugins, "rlft_algorithms", plugins.algorithms, _task_item)
+    return plugins
+
+
+def register_task_configs(plugins: Plugins) -> None:
+    """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>``."""
+    cs = ConfigStore.instance()
+    for name in plugins.tasks:
+        cls = plugins.tasks.get(name)
+        try:
+            node = OmegaConf.structured(cls.config_class)
+            if cls.config_file:
+                node = OmegaConf.merge(node, OmegaConf.load(cls.config_file))
+            node.name = name
+        except Exception as exc:
+            raise PluginError(f"task {name!r} from {plugins.tasks.source(name)} has an invalid config "
+                              f"{cls.config_file or cls.config_class.__name__}: {exc}".replace("\n", " ")) from exc
+        cs.store(group="task", name=name, node=node, provider=plugins.tasks.source(name))

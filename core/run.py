@@ -1,0 +1,146 @@
+"""``python -m core.run``: fine-tune a causal LM with RL on one task.
+
+The loop, in order:
+
+1. compose the config (Hydra: ``conf/config.yaml`` + ``task=`` + ``algo=`` + ``model=`` + overrides);
+2. discover the plugins (entry-point group ``rlft``) that contribute tasks, rewards, evaluators;
+3. build the task: train split, held-out split, reward functions, evaluators;
+4. evaluate the base model on the held-out split;
+5. train with the chosen algorithm (TRL GRPO or RLOO);
+6. evaluate the trained model on the same held-out split;
+7. write the outputs under the run directory: ``model/``, ``metrics.json``, ``samples.jsonl``, ``runs/`` (TensorBoard).
+
+Run it::
+
+    python -m core.run                                   # sentiment on the embedded SmolLM2-135M
+    python -m core.run task=qa algo=rloo model.peft=lora
+    python -m core.run task=sentiment algo.lr=2e-5 algo.max_steps=32 task.max_prompts=64
+    python -m core.run model=hf model.name_or_path=Qwen/Qwen2.5-0.5B-Instruct
+    python -m core.run experiment=debug                 # a tiny CPU smoke run
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+from transformers import set_seed
+
+from core.algos.base import TrainInputs
+from core.callbacks import NonFiniteGuard, PluginBridge
+from core.cli import discover, preflight, report_errors
+from core.context import RunContext
+from core.errors import ConfigError, DataError
+from core.evaluate import evaluate
+from core.models import load_model, lora_config
+from core.outputs import JsonlWriter, write_metrics
+from core.rewards.checked import CheckedReward, RewardLog
+
+__all__ = ["main", "run", "build_rewards"]
+
+log = logging.getLogger("rlft")
+
+
+def build_rewards(entries: Any, run: RunContext, columns: list[str]) -> list[CheckedReward]:
+    """Turn ``task.rewards`` entries into checked reward functions, validating names, weights and columns."""
+    if not entries:
+        raise ConfigError(f"task {run.cfg.task.name!r} has no rewards; set task.rewards=[{{name: ..., weight: 1.0}}]")
+    rewards = []
+    for entry in entries:
+        spec = run.plugins.rewards.get(entry.name)
+        try:
+            weight = float(entry.weight)
+        except (TypeError, ValueError):
+            raise ConfigError(f"reward {entry.name!r}: weight {entry.weight!r} is not a number") from None
+        missing = [c for c in spec.columns if c not in columns]
+        if missing:
+            raise DataError(f"reward {entry.name!r} needs dataset column {missing[0]!r}, which task "
+                            f"{run.cfg.task.name!r} does not provide (columns: {', '.join(columns)})")
+        args = OmegaConf.to_container(entry.args, resolve=True) if entry.args else {}
+        rewards.append(CheckedReward(spec.name, spec.build(args, run), weight, spec.columns))
+    names = [r.__name__ for r in rewards]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"task.rewards lists a reward twice: {', '.join(names)}")
+    return rewards
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Execute the whole loop for a composed config and return the metrics written."""
+    plugins = discover()
+    output_dir = Path(cfg.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    ctx = RunContext(cfg=cfg, output_dir=output_dir, plugins=plugins)
+    ctx.task = plugins.tasks.get(cfg.task.name)(cfg.task)
+    splits = ctx.task.splits()
+    log.info("rlft: task %s: %d train / %d held-out prompts", cfg.task.name, len(splits["train"]), len(splits["test"]))
+
+    samples = JsonlWriter(output_dir / "samples.jsonl")
+    rewards = build_rewards(cfg.task.rewards, ctx, splits["train"].column_names)
+    reward_log = RewardLog({r.__name__: r.weight for r in rewards}, samples.write)
+    for fn in rewards:
+        fn.log = reward_log
+    evaluators = [plugins.evaluators.get(name) for name in cfg.task.evaluators]
+    algorithm = plugins.algorithms.get(cfg.algo.name)(cfg.algo)
+    model, tokenizer = load_model(cfg.model)
+    plugins.hook.rlft_run_start(run=ctx)
+
+    def held_out(stage: str, policy: Any) -> dict[str, float]:
+        if not cfg.eval.enabled:
+            return {}
+        reward_log.stage = stage
+        metrics = evaluate(policy, tokenizer, splits["test"], cfg.eval, rewards, evaluators, desc=f"eval ({stage})")
+        plugins.hook.rlft_evaluated(run=ctx, stage=stage, metrics=metrics)
+        _print_metrics(stage, metrics)
+        return metrics
+
+    before = held_out("before", model)
+    reward_log.stage = "train"
+    callbacks = [NonFiniteGuard(), PluginBridge(ctx)]
+    callbacks += [cb for cbs in plugins.hook.rlft_trainer_callbacks(run=ctx) for cb in cbs]
+    trainer = algorithm.build_trainer(TrainInputs(
+        model=model, tokenizer=tokenizer, train_dataset=splits["train"], reward_funcs=rewards,
+        reward_weights=[r.weight for r in rewards], output_dir=str(output_dir), seed=cfg.seed,
+        callbacks=callbacks, peft_config=lora_config(cfg.model), report_to=list(cfg.report_to)))
+    trainer.train()
+    after = held_out("after", trainer.model)
+    if cfg.save_model:
+        trainer.save_model(str(output_dir / "model"))
+        tokenizer.save_pretrained(str(output_dir / "model"))
+    samples.close()
+    metrics = write_metrics(output_dir / "metrics.json", before, after)
+    plugins.hook.rlft_run_end(run=ctx, metrics=metrics)
+    log.info("rlft: outputs in %s", output_dir)
+    return metrics
+
+
+def _print_metrics(stage: str, metrics: dict[str, float]) -> None:
+    print(f"held-out metrics ({stage}):", file=sys.stderr)
+    for key in sorted(metrics):
+        print(f"  {key:<32} {metrics[key]:.4f}", file=sys.stderr)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@report_errors
+def _hydra_main(cfg: DictConfig) -> None:
+    run(cfg)
+
+
+@report_errors
+def _preflight() -> None:
+    preflight(sys.argv[1:], discover())
+
+
+def main() -> None:
+    """Entry point: discover plugins, check the command line, then let Hydra run :func:`run`."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _preflight()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
