@@ -12,7 +12,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from core.config import register_schemas
 from core.errors import ConfigError, RlftError, did_you_mean
@@ -53,7 +53,7 @@ def _check_group(override: str, plugins: Plugins) -> None:
 
 def _unknown_key(exc: BaseException, overrides: list[str]) -> ConfigError | None:
     cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, ConfigKeyError):
+    while cause is not None and not isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         cause = cause.__cause__ or cause.__context__
     if cause is None or not getattr(cause, "full_key", None):
         return None
@@ -70,6 +70,16 @@ def _unknown_key(exc: BaseException, overrides: list[str]) -> ConfigError | None
                        f"keys under {parent or 'the root'}: {', '.join(map(str, keys))}")
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error and its root cause's first line, e.g. "Error merging override x=y: Value 'y' ..."."""
+    root = exc
+    while root.__cause__ is not None:
+        root = root.__cause__
+    head = " ".join(str(exc).split())
+    cause = str(root).strip().splitlines()[0] if root is not exc and str(root).strip() else ""
+    return f"{head}: {cause}" if cause else head
+
+
 def preflight(overrides: Sequence[str], plugins: Plugins) -> Any:
     """Compose the config once before Hydra does, turning its errors into one clear line."""
     overrides = [o for o in overrides if "=" in o and not o.lstrip("+~").startswith("hydra") and not o.startswith("-")]
@@ -79,7 +89,7 @@ def preflight(overrides: Sequence[str], plugins: Plugins) -> Any:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             return compose("config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise _unknown_key(exc, overrides) or ConfigError(" ".join(str(exc).split())) from None
+        raise _unknown_key(exc, overrides) or ConfigError(_one_line(exc)) from None
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -51,7 +51,7 @@ def _tokenizer_from_gguf() -> PreTrainedTokenizerBase:
 
 def _build_smollm2(target: Path, cache_dir: str | None) -> None:
     """Dequantize the shipped GGUF into a plain float32 model (GGUF-loaded models refuse to save)."""
-    log.info("rlft: dequantizing %s once into %s (about 20 s)", GGUF_FILE, target)
+    log.info("rlft: dequantizing %s once into the rlft cache (about 20 s)", GGUF_FILE)
     quantized = AutoModelForCausalLM.from_pretrained(_gguf_dir(), gguf_file=GGUF_FILE, dtype=torch.float32)
     config = quantized.config
     if hasattr(config, "quantization_config"):
@@ -64,11 +64,13 @@ def _build_smollm2(target: Path, cache_dir: str | None) -> None:
 
 
 def _build_tiny(target: Path, cache_dir: str | None) -> None:
-    """A 2-layer Llama with SmolLM2's tokenizer and seeded random weights, for fast tests."""
+    """A 2-layer Llama with SmolLM2's tokenizer and seeded random weights, for fast tests.
+
+    The wide initialisation makes greedy outputs vary with the prompt (a 0.02 one emits only newlines)."""
     tokenizer = load_tokenizer(str(embedded_model_dir("smollm2-135m", cache_dir, tokenizer_only=True)))
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+                         tie_word_embeddings=True, initializer_range=0.3, bos_token_id=tokenizer.bos_token_id,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(target)
@@ -79,9 +81,10 @@ def _build_tokenizer(target: Path, cache_dir: str | None) -> None:
     _tokenizer_from_gguf().save_pretrained(target)
 
 
-EMBEDDED_MODELS: dict[str, Callable[[Path, str | None], None]] = {
-    "smollm2-135m": _build_smollm2,
-    "tiny": _build_tiny,
+#: name -> (cache directory name, builder); change the directory name whenever a builder changes.
+EMBEDDED_MODELS: dict[str, tuple[str, Callable[[Path, str | None], None]]] = {
+    "smollm2-135m": (f"smollm2-135m-instruct-{GGUF_VERSION}", _build_smollm2),
+    "tiny": (f"tiny-llama-2x64-init0.3-{GGUF_VERSION}", _build_tiny),
 }
 
 
@@ -90,12 +93,13 @@ def embedded_model_dir(name: str, cache_dir: str | None = None, tokenizer_only: 
     if name not in EMBEDDED_MODELS:
         raise ConfigError(f"unknown embedded model {name!r}{did_you_mean(name, EMBEDDED_MODELS)}; "
                           f"available: {', '.join(EMBEDDED_MODELS)}")
-    full = cache_root(cache_dir) / f"{name}-{GGUF_VERSION}"
+    dirname, builder = EMBEDDED_MODELS[name]
+    full = cache_root(cache_dir) / dirname
     if tokenizer_only and full.is_dir():
         return full
     target = cache_root(cache_dir) / f"smollm2-tokenizer-{GGUF_VERSION}" if tokenizer_only else full
     if not target.is_dir():
-        build = _build_tokenizer if tokenizer_only else EMBEDDED_MODELS[name]
+        build = _build_tokenizer if tokenizer_only else builder
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:

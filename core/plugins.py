@@ -24,7 +24,8 @@ from core.evaluators import EvaluatorSpec, as_evaluator_spec
 from core.registry import Registry
 from core.rewards.spec import RewardSpec, as_reward_spec
 
-__all__ = ["ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV", "PluginFailure", "Plugins", "load_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV", "PluginFailure", "Plugins", "load_plugins",
+           "register_task_configs"]
 
 log = logging.getLogger("rlft.plugins")
 
@@ -137,7 +138,10 @@ def load_plugins(extra: tuple[object, ...] = ()) -> Plugins:
     _register_modules(pm, env_modules, f"${PLUGINS_ENV}")
     for obj in extra:
         pm.register(obj)
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r} implements a hook rlft does not define: {exc}") from None
     _collect(plugins, "rlft_tasks", plugins.tasks, _task_item)
     _collect(plugins, "rlft_rewards", plugins.rewards, lambda r: (as_reward_spec(r).name, as_reward_spec(r)))
     _collect(plugins, "rlft_evaluators", plugins.evaluators,

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import torch
 from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
 
@@ -93,6 +94,7 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         report_to=list(inputs.report_to or ["none"]),
         seed=inputs.seed,
         remove_unused_columns=False,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     args.update(dict(cfg.trl))
     return args

@@ -1,0 +1,73 @@
+"""Config composition: every task, algorithm and model composes; bad overrides fail clearly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from core.cli import group_choices, preflight
+from core.errors import ConfigError
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+def test_each_algorithm_composes(compose_cfg, algo):
+    cfg = compose_cfg([f"algo={algo}", "algo.lr=3e-5", "algo.max_steps=7"])
+    assert (cfg.algo.name, cfg.algo.lr, cfg.algo.max_steps) == (algo, 3e-5, 7)
+
+
+@pytest.mark.parametrize("model,expected", [("smollm2-135m", "embedded:smollm2-135m"), ("tiny", "embedded:tiny")])
+def test_each_model_composes(compose_cfg, model, expected):
+    assert compose_cfg([f"model={model}"]).model.name_or_path == expected
+
+
+def test_hf_model_requires_a_name(compose_cfg, tmp_path):
+    cfg = compose_cfg(["model=hf", f"model.name_or_path={tmp_path}", "model.peft=lora", "model.lora.r=4"])
+    assert (cfg.model.name_or_path, cfg.model.peft, cfg.model.lora.r) == (str(tmp_path), "lora", 4)
+
+
+def test_task_knobs_are_overrides(compose_cfg):
+    cfg = compose_cfg(["task=sentiment", "task.max_prompts=64", "task.polarity=negative",
+                       "task.rewards=[{name: vader_sentiment, weight: 2.0}]"])
+    assert (cfg.task.max_prompts, cfg.task.polarity, cfg.task.rewards[0].weight) == (64, "negative", 2.0)
+
+
+def test_debug_experiment_shrinks_the_run(compose_cfg):
+    cfg = compose_cfg(["experiment=debug"])
+    assert cfg.model.name_or_path == "embedded:tiny" and cfg.algo.max_steps == 2 and cfg.save_model is False
+
+
+def test_unknown_task_lists_choices_and_suggests(plugins):
+    with pytest.raises(ConfigError, match=r"unknown task 'sentimnt' \(did you mean 'sentiment'\?\); available: .*sentiment"):
+        preflight(["task=sentimnt"], plugins)
+
+
+def test_unknown_override_key_names_it_and_suggests(plugins):
+    with pytest.raises(ConfigError, match=r"unknown config key 'algo.lrr' \(did you mean 'lr'\?\)"):
+        preflight(["algo.lrr=1e-5"], plugins)
+
+
+def test_wrongly_typed_value_names_the_key(plugins):
+    with pytest.raises(ConfigError, match="algo.max_steps"):
+        preflight(["algo.max_steps=many"], plugins)
+
+
+def test_group_choices_include_plugin_tasks(plugins):
+    assert "sentiment" in group_choices("task", plugins)
+    assert {"grpo", "rloo"} <= set(group_choices("algo", plugins))
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["task=sentimnt"], "did you mean 'sentiment'"),
+    (["algo.lrr=1"], "unknown config key 'algo.lrr'"),
+    (["model=hf", "model.name_or_path=/no/such/model", "experiment=debug"], "no such directory"),
+])
+def test_cli_errors_are_one_line_with_exit_status_2(argv, expected, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "core.run", *argv, f"hydra.run.dir={tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("rlft: error:")]
+    assert len(errors) == 1 and expected in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
