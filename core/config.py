@@ -11,6 +11,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from core.sandbox.config import SandboxConfig
+
 __all__ = ["RewardEntry", "TaskConfig", "AlgoConfig", "ModelConfig", "LoraConfig", "EvalConfig", "RunConfig",
            "register_schemas"]
 
@@ -116,6 +118,8 @@ class RunConfig:
     algo: AlgoConfig = _help("The RL algorithm.")
     model: ModelConfig = _help("The policy model.")
     eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "Held-out evaluation."})
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig,
+                                   metadata={"help": "Limits for running generated code (core.sandbox)."})
     seed: int = _help("Global seed of training.", 42)
     output_dir: str = _help("Where the model, metrics.json, samples.jsonl and logs go.", "${hydra:runtime.output_dir}")
     save_model: bool = _help("Save the final model (full weights or the LoRA adapter).", True)

@@ -42,3 +42,17 @@ class RunContext:
             return model, tokenizer
 
         return self.shared("reference_model", build)
+
+    def sandbox(self) -> Any:
+        """The code-execution sandbox configured by ``sandbox.*``, started once and shared."""
+
+        def build() -> Any:
+            from omegaconf import OmegaConf
+
+            from core.sandbox import Sandbox, SandboxConfig
+
+            settings = getattr(self.cfg, "sandbox", None)
+            return Sandbox(SandboxConfig(**OmegaConf.to_container(settings)) if settings is not None
+                           else SandboxConfig())
+
+        return self.shared("sandbox", build)

@@ -22,6 +22,7 @@ Run it::
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     splits = ctx.task.splits()
     log.info("rlft: task %s: %d train / %d held-out prompts", cfg.task.name, len(splits["train"]), len(splits["test"]))
 
-    samples = JsonlWriter(output_dir / "samples.jsonl")
+    rank = int(os.environ.get("RANK", "0"))  # set by accelerate / torchrun; each process logs its own samples
+    samples = JsonlWriter(output_dir / ("samples.jsonl" if rank == 0 else f"samples.rank{rank}.jsonl"))
     rewards = build_rewards(cfg.task.rewards, ctx, splits["train"].column_names)
     reward_log = RewardLog({r.__name__: r.weight for r in rewards}, samples.write)
     for fn in rewards:
@@ -112,7 +114,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         trainer.save_model(str(output_dir / "model"))
         tokenizer.save_pretrained(str(output_dir / "model"))
     samples.close()
-    metrics = write_metrics(output_dir / "metrics.json", before, after)
+    metrics = {"before": before, "after": after}
+    if rank == 0:
+        metrics = write_metrics(output_dir / "metrics.json", before, after)
     plugins.hook.rlft_run_end(run=ctx, metrics=metrics)
     log.info("rlft: outputs in %s", output_dir)
     return metrics
