@@ -6,16 +6,20 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from core import completion_text, evaluator, reward
+from core import ConfigError, completion_text, evaluator, reward
 
-__all__ = ["vader_compound", "vader_sentiment", "sentiment_stats", "POSITIVE_THRESHOLD"]
+__all__ = ["vader_compound", "vader_sentiment", "sentiment_stats", "classifier_sentiment", "steer_reward_name",
+           "POSITIVE_THRESHOLD"]
 
 POSITIVE_THRESHOLD = 0.05  # VADER's documented cut-off between neutral and positive/negative
 
 
 @functools.lru_cache(maxsize=1)
 def _analyzer() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError:
+        raise ConfigError("VADER sentiment needs the package vaderSentiment: pip install vaderSentiment") from None
 
     return SentimentIntensityAnalyzer()
 
@@ -65,3 +69,49 @@ def sentiment_stats(prompts: Sequence[Any], completions: Sequence[Any], polarity
         "negative_fraction": sum(s <= -POSITIVE_THRESHOLD for s in scores) / n,
         "on_target_fraction": sum(on_target) / n,
     }
+
+
+def _task_setting(context: Any, key: str, default: Any = None) -> Any:
+    task = getattr(getattr(context, "cfg", None), "task", None)
+    value = getattr(task, key, default) if task is not None else default
+    return default if value is None else value
+
+
+@reward("classifier_sentiment", columns=("polarity",), factory=True)
+def classifier_sentiment(model: str | None = None, context: Any = None) -> Any:
+    """P(positive) - P(negative) from a Hugging Face sequence-classification model, signed towards
+    each row's target polarity, in [-1, 1]. The model is ``model`` or ``task.classifier`` (Hub id or
+    local path), loaded once per run; labels are mapped by name (see ``task.classifier_labels``).
+    """
+    from omegaconf import OmegaConf
+
+    from plugins.sentiment.classifier import HFSentimentClassifier
+
+    name = model or _task_setting(context, "classifier", "vader")
+    if name == "vader":
+        raise ConfigError("reward 'classifier_sentiment' needs a model: set task.classifier=<Hugging Face "
+                          "model id or path> (or the reward's args: {model: ...})")
+    labels = _task_setting(context, "classifier_labels", {})
+    labels = OmegaConf.to_container(labels, resolve=True) if OmegaConf.is_config(labels) else dict(labels)
+
+    def build() -> HFSentimentClassifier:
+        return HFSentimentClassifier(name, labels or None)
+
+    scorer = context.shared(f"sentiment.classifier:{name}", build) if context is not None else build()
+
+    def classifier_sentiment(prompts: Sequence[Any], completions: Sequence[Any],
+                             polarity: Sequence[str] | None = None, **_: Any) -> list[float]:
+        targets = polarity or ["positive"] * len(completions)
+        scores = scorer.scores([completion_text(c) for c in completions])
+        return [_sign(t) * s for s, t in zip(scores, targets)]
+
+    return classifier_sentiment
+
+
+def steer_reward_name(classifier: str) -> str:
+    """The steer-mode reward for ``task.classifier`` (the ``sentiment_steer_reward`` config resolver).
+
+    >>> steer_reward_name("vader"), steer_reward_name("distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    ('vader_sentiment', 'classifier_sentiment')
+    """
+    return "vader_sentiment" if str(classifier) == "vader" else "classifier_sentiment"

@@ -1,0 +1,4 @@
+# expect: crash
+# why: os.abort()
+import os
+os.abort()

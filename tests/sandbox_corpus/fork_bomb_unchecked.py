@@ -1,0 +1,5 @@
+# expect: error|timeout
+# why: plain fork bomb: fork() eventually raises BlockingIOError
+import os
+while True:
+    os.fork()

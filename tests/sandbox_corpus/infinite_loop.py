@@ -1,0 +1,4 @@
+# expect: timeout
+# why: busy loop at import, no output
+while True:
+    pass

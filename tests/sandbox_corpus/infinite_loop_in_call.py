@@ -1,0 +1,5 @@
+# expect: timeout
+# why: the entry point never returns
+def add(a, b):
+    while True:
+        a += b

@@ -1,0 +1,3 @@
+# expect: error
+# why: waits for input on stdin
+line = input()
