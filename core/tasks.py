@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from omegaconf import OmegaConf
-
-from core.cli import discover, report_errors
+from core.cli import discover, preflight, report_errors
 
 __all__ = ["task_table", "main"]
 
@@ -15,9 +13,7 @@ def task_table() -> list[dict[str, str]]:
     rows = []
     for name in plugins.tasks:
         cls = plugins.tasks.get(name)
-        cfg = OmegaConf.structured(cls.config_class)
-        if cls.config_file:
-            cfg = OmegaConf.merge(cfg, OmegaConf.load(cls.config_file))
+        cfg = preflight([f"task={name}", "output_dir=."], plugins).task
         rewards = ", ".join(f"{r.name}*{r.weight:g}" for r in cfg.rewards) or "-"
         rows.append({"task": name, "package": plugins.tasks.source(name), "rewards": rewards,
                      "evaluators": ", ".join(cfg.evaluators) or "-", "description": cls.description})
