@@ -3,6 +3,7 @@ with column mapping, row validation that names the file and row, and seeded spli
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -55,12 +56,12 @@ def validate_rows(rows: Sequence[dict[str, Any]], required: Sequence[str], where
 
 def load_jsonl(path: str | Path, required: Sequence[str] = (), columns: dict[str, str] | None = None,
                limit: int | None = None) -> list[dict[str, Any]]:
-    """Read a JSONL file of objects; a malformed line is an error naming the file and line."""
+    """Read a JSONL file (``.gz`` too) of objects; a malformed line is an error naming the file and line."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     rows = []
-    with path.open(encoding="utf-8") as f:
+    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")) as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue

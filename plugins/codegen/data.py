@@ -33,25 +33,7 @@ def humaneval_problems() -> list[dict[str, Any]]:
 
 def read_humaneval_file(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a HumanEval-format file (``.jsonl`` or ``.jsonl.gz``); a bad line names file and line."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if not path.name.endswith(".gz"):
-        return load_jsonl(path, ("task_id", "prompt", "test", "entry_point"))
-    rows = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}: line {lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    validate_rows(rows, ("task_id", "prompt", "test", "entry_point"), str(path))
-    return rows
+    return load_jsonl(path, ("task_id", "prompt", "test", "entry_point"))
 
 
 def infer_entry_point(prompt: str, test: str) -> str | None:
