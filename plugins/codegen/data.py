@@ -4,14 +4,12 @@ files, JSONL files and Hugging Face datasets, normalised to one row shape."""
 from __future__ import annotations
 
 import ast
-import gzip
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from core import ConfigError, DataError
-from core.data import DataConfig, load_hf, load_jsonl, validate_rows
+from core.data import DataConfig, load_hf, load_jsonl
 from plugins.codegen.problems import easy_problems
 
 __all__ = ["humaneval_problems", "load_problems", "normalise", "read_humaneval_file", "infer_entry_point"]
