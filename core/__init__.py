@@ -5,13 +5,13 @@ Plugins import only what this module exports.
 
 from core.config import RewardEntry, TaskConfig
 from core.errors import ConfigError, DataError, ModelError, PluginError, RewardError, RlftError
-from core.evaluators import EvaluatorSpec, evaluator
+from core.evaluators import Corpus, EvaluatorSpec, evaluator, point_values
 from core.hookspecs import hookimpl
 from core.rewards.spec import RewardSpec, completion_text, prompt_text, reward
 from core.task import Task, chat_prompt
 
 __all__ = [
     "hookimpl", "Task", "TaskConfig", "RewardEntry", "chat_prompt", "reward", "RewardSpec", "evaluator",
-    "EvaluatorSpec", "completion_text", "prompt_text", "RlftError", "ConfigError", "DataError", "ModelError",
+    "EvaluatorSpec", "Corpus", "point_values", "completion_text", "prompt_text", "RlftError", "ConfigError", "DataError", "ModelError",
     "PluginError", "RewardError",
 ]

@@ -44,6 +44,8 @@ class TaskConfig:
     system_prompt: str | None = _help("System message prepended to every prompt (None: task default).", None)
     rewards: list[RewardEntry] = _help("Reward components: name, weight, args.", [])
     evaluators: list[str] = _help("Held-out evaluators run before and after training.", [])
+    metric: str | None = _help("The headline held-out metric (e.g. 'qa/f1'): learning curves, verdicts, reports. "
+                               "None: reward/total.", None)
 
 
 @dataclass
@@ -101,13 +103,25 @@ class ModelConfig:
 
 @dataclass
 class EvalConfig:
-    """Held-out evaluation before and after training."""
+    """Held-out evaluation before, during and after training."""
 
     enabled: bool = _help("Evaluate the base and the trained model on the held-out split.", True)
     max_new_tokens: int = _help("Maximum new tokens per evaluation completion.", 48)
-    num_samples: int = _help("Completions per held-out prompt (pass@k needs k or more).", 1)
+    num_samples: int = _help("Completions per held-out prompt and seed (pass@k needs k or more).", 1)
+    seeds: list[int] = _help("Sampling seeds; each adds num_samples completions per prompt (needs temperature > 0).",
+                             [0])
     temperature: float = _help("0 for greedy decoding, else the sampling temperature.", 0.0)
     batch_size: int = _help("Prompts per generation batch.", 32)
+    every: int = _help("Also evaluate every N training steps (0: only before and after); gives the learning curve.",
+                       0)
+    language_quality: bool = _help("Report quality/* metrics: base-model perplexity, distinct-n, repetition, length.",
+                                   True)
+    confidence: float = _help("Confidence level of every interval.", 0.95)
+    bootstrap_resamples: int = _help("Bootstrap resamples per interval (over held-out prompts).", 2000)
+    bootstrap_seed: int = _help("Seed of the bootstrap resampling.", 0)
+    max_perplexity_increase: float = _help(
+        "Flag possible reward hacking when the task metric improves while completion perplexity under the base "
+        "model rises by more than this fraction.", 0.2)
 
 
 @dataclass

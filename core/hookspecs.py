@@ -104,12 +104,13 @@ def rlft_run_start(run: RunContext) -> None:
 
 
 @hookspec
-def rlft_evaluated(run: RunContext, stage: str, metrics: dict[str, float]) -> None:
+def rlft_evaluated(run: RunContext, stage: str, metrics: dict[str, float], evaluation: Any) -> None:
     """Called after each held-out evaluation.
 
     :param run: the current run.
-    :param stage: ``"before"`` (base model) or ``"after"`` (trained model).
-    :param metrics: metric name -> value for that stage.
+    :param stage: ``"before"`` (base model), ``"step-<N>"`` (periodic) or ``"after"`` (trained model).
+    :param metrics: metric name -> point value for that stage.
+    :param evaluation: the full :class:`core.evaluate.Evaluation` (per-sample values, intervals).
     """
 
 
@@ -124,9 +125,10 @@ def rlft_train_log(run: RunContext, step: int, logs: dict[str, Any]) -> None:
 
 
 @hookspec
-def rlft_run_end(run: RunContext, metrics: dict[str, dict[str, float]]) -> None:
+def rlft_run_end(run: RunContext, metrics: dict[str, Any]) -> None:
     """Called after the outputs are written.
 
     :param run: the finished run.
-    :param metrics: ``{"before": {...}, "after": {...}}`` as written to ``metrics.json``.
+    :param metrics: the ``metrics.json`` document: ``headline``, ``before``/``after`` (value, interval),
+        ``delta`` (paired interval and verdict) and ``flags`` (see :mod:`core.results`).
     """

@@ -1,12 +1,13 @@
-"""Run outputs: ``metrics.json`` (before/after per metric) and ``samples.jsonl`` (one row per sample)."""
+"""Run outputs: JSON documents (``metrics.json``) and ``samples.jsonl`` (one row per sample)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonlWriter", "write_metrics"]
+__all__ = ["JsonlWriter", "write_json"]
 
 
 class JsonlWriter:
@@ -28,9 +29,9 @@ class JsonlWriter:
         self._file.close()
 
 
-def write_metrics(path: Path, before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
-    """Write ``{"before": ..., "after": ..., "delta": ...}`` and return it."""
-    delta = {k: after[k] - before[k] for k in after if k in before}
-    metrics = {"before": before, "after": after, "delta": delta}
-    Path(path).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return metrics
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` as indented JSON, atomically (a temporary file, then a rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, allow_nan=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

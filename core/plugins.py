@@ -150,17 +150,31 @@ def load_plugins(extra: tuple[object, ...] = ()) -> Plugins:
     return plugins
 
 
+#: Root config sections a task may recommend settings for (its YAML's ``recommended:`` key).
+RECOMMENDABLE = ("algo", "eval")
+
+
 def register_task_configs(plugins: Plugins) -> None:
-    """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>``."""
+    """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>``,
+    and its ``recommended:`` algo/eval settings as ``task_settings/<name>``, which the root
+    config merges after the chosen algo and before experiments and command-line overrides."""
     cs = ConfigStore.instance()
     for name in plugins.tasks:
         cls = plugins.tasks.get(name)
         try:
             node = OmegaConf.structured(cls.config_class)
+            recommended = {}
             if cls.config_file:
-                node = OmegaConf.merge(node, OmegaConf.load(cls.config_file))
+                defaults = OmegaConf.load(cls.config_file)
+                recommended = defaults.pop("recommended", None) or {}
+                unknown = sorted(set(recommended) - set(RECOMMENDABLE))
+                if unknown:
+                    raise ValueError(f"recommended: may only set {', '.join(RECOMMENDABLE)}, not {unknown[0]!r}")
+                node = OmegaConf.merge(node, defaults)
             node.name = name
         except Exception as exc:
             raise PluginError(f"task {name!r} from {plugins.tasks.source(name)} has an invalid config "
                               f"{cls.config_file or cls.config_class.__name__}: {exc}".replace("\n", " ")) from exc
         cs.store(group="task", name=name, node=node, provider=plugins.tasks.source(name))
+        cs.store(group="task_settings", name=name, node=OmegaConf.create(recommended), package="_global_",
+                 provider=plugins.tasks.source(name))

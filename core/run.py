@@ -36,9 +36,11 @@ from core.callbacks import NonFiniteGuard, PluginBridge
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.errors import ConfigError, DataError
-from core.evaluate import evaluate
+from core.evaluate import Evaluation, evaluate
+from core.language import base_model_scorer
 from core.models import load_model, lora_config
-from core.outputs import JsonlWriter, write_metrics
+from core.outputs import JsonlWriter, write_json
+from core.results import check_headline, conclude, print_table
 from core.rewards.checked import CheckedReward, RewardLog
 
 __all__ = ["main", "run", "build_rewards"]
@@ -91,14 +93,20 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     model, tokenizer = load_model(cfg.model)
     plugins.hook.rlft_run_start(run=ctx)
 
-    def held_out(stage: str, policy: Any) -> dict[str, float]:
+    headline = cfg.task.metric or "reward/total"
+
+    def held_out(stage: str, policy: Any) -> Evaluation | None:
         if not cfg.eval.enabled:
-            return {}
+            return None
         reward_log.stage = stage
-        metrics = evaluate(policy, tokenizer, splits["test"], cfg.eval, rewards, evaluators, desc=f"eval ({stage})")
-        plugins.hook.rlft_evaluated(run=ctx, stage=stage, metrics=metrics)
-        _print_metrics(stage, metrics)
-        return metrics
+        base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
+        evaluation = evaluate(policy, tokenizer, splits["test"], cfg.eval, rewards, evaluators,
+                              perplexity=base_model_scorer(policy, tokenizer, base), desc=f"eval ({stage})")
+        check_headline(headline, evaluation)
+        plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
+                                    metrics={name: evaluation.value(name) for name in evaluation.metrics})
+        log.info("rlft: held-out %s (%s): %s", headline, stage, evaluation.estimate(headline))
+        return evaluation
 
     before = held_out("before", model)
     reward_log.stage = "train"
@@ -114,18 +122,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         trainer.save_model(str(output_dir / "model"))
         tokenizer.save_pretrained(str(output_dir / "model"))
     samples.close()
-    metrics = {"before": before, "after": after}
+    metrics = conclude(headline, before, after, cfg.eval.max_perplexity_increase)
     if rank == 0:
-        metrics = write_metrics(output_dir / "metrics.json", before, after)
+        write_json(output_dir / "metrics.json", metrics)
+        print_table(metrics)
     plugins.hook.rlft_run_end(run=ctx, metrics=metrics)
     log.info("rlft: outputs in %s", output_dir)
     return metrics
-
-
-def _print_metrics(stage: str, metrics: dict[str, float]) -> None:
-    print(f"held-out metrics ({stage}):", file=sys.stderr)
-    for key in sorted(metrics):
-        print(f"  {key:<32} {metrics[key]:.4f}", file=sys.stderr)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

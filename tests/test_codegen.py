@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from core import ConfigError, DataError
+from core import ConfigError, DataError, point_values
 from core.context import RunContext
 from plugins.codegen import evaluators as cg_eval
 from plugins.codegen import rewards as cg_rewards
@@ -178,7 +178,9 @@ def test_pass_at_k_unbiased_estimator_by_hand():
 def test_pass_at_k_reports_only_k_up_to_n():
     keys = ["a"] * 5 + ["b"] * 5
     passed = [True, False, False, False, False] + [False] * 5
-    metrics = cg_eval.pass_at_k_metrics(keys, passed)
+    per_sample = cg_eval.pass_at_k_metrics(keys, passed)
+    assert all(len(v) == 10 for v in per_sample.values())
+    metrics = point_values(per_sample)
     assert set(metrics) == {"pass@1", "pass@5"}
     assert metrics["pass@1"] == pytest.approx((0.2 + 0.0) / 2)
     assert metrics["pass@5"] == pytest.approx((1.0 + 0.0) / 2)
@@ -191,7 +193,7 @@ def test_pass_at_k_evaluator_runs_tests(ctx):
     metrics = cg_eval.codegen_pass_at_k(["p"] * 4, completions, stub=[STUB] * 4, test=[TEST] * 4,
                                         entry_point=["is_even"] * 4, task_id=["a", "a", "b", "b"],
                                         source=["x", "x", "y", "y"])
-    assert metrics == {"pass@1": 0.75, "pass@1[x]": 0.5, "pass@1[y]": 1.0}
+    assert point_values(metrics) == {"pass@1": 0.75, "pass@1[x]": 0.5, "pass@1[y]": 1.0}
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -318,7 +320,8 @@ def test_debug_run_end_to_end(compose_cfg, tmp_path):
     metrics = run(cfg)
     for stage in ("before", "after"):
         assert {"reward/test_pass_rate", "reward/code_quality", "pass_at_k/pass@1"} <= set(metrics[stage])
-        assert 0.0 <= metrics[stage]["pass_at_k/pass@1"] <= 1.0
+        pass_at_1 = metrics[stage]["pass_at_k/pass@1"]
+        assert 0.0 <= pass_at_1["ci"][0] <= pass_at_1["value"] <= pass_at_1["ci"][1] <= 1.0
     assert (tmp_path / "metrics.json").is_file()
 
 

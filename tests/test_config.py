@@ -39,6 +39,35 @@ def test_debug_experiment_shrinks_the_run(compose_cfg):
     assert cfg.model.name_or_path == "embedded:tiny" and cfg.algo.max_steps == 2 and cfg.save_model is False
 
 
+def test_tasks_recommend_settings_that_user_overrides_and_experiments_beat(compose_cfg):
+    codegen = compose_cfg(["task=codegen"])
+    assert codegen.algo.max_completion_length == 128 and codegen.eval.max_new_tokens == 256
+    assert codegen.task.metric == "pass_at_k/pass@1" and "recommended" not in codegen.task
+    assert compose_cfg(["task=codegen", "algo.max_completion_length=64"]).algo.max_completion_length == 64
+    assert compose_cfg(["task=codegen", "experiment=debug"]).algo.max_completion_length == 8
+    assert compose_cfg(["task=codegen", "algo=rloo"]).algo.max_completion_length == 128
+
+
+def test_a_task_may_only_recommend_algo_and_eval_settings(tmp_path):
+    from core.plugins import Plugins, register_task_configs
+    from core.task import Task
+    from core.errors import PluginError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("recommended:\n  model: {name_or_path: x}\n")
+
+    class BadTask(Task):
+        name = "bad_recommendation"
+        config_file = bad
+
+    import pluggy
+
+    plugins = Plugins(pluggy.PluginManager("rlft"))
+    plugins.tasks.add("bad_recommendation", BadTask, source="tests")
+    with pytest.raises(PluginError, match=r"task 'bad_recommendation' .* may only set algo, eval, not 'model'"):
+        register_task_configs(plugins)
+
+
 def test_unknown_task_lists_choices_and_suggests(plugins):
     with pytest.raises(ConfigError, match=r"unknown task 'sentimnt' \(did you mean 'sentiment'\?\); available: .*sentiment"):
         preflight(["task=sentimnt"], plugins)

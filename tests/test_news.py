@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from core import ConfigError, DataError, RewardError
+from core import ConfigError, DataError, RewardError, point_values
 from plugins.news import rewards as news_rewards
 from plugins.news.facts import contradictions, coverage, covered, normalize_facts, quantities
 from plugins.news.generator import generate_items
@@ -167,11 +167,12 @@ def test_evaluator_reports_all_metrics():
     facts = [MATCH, WEATHER]
     refs = [["Dorn Rovers beat Elm City 3-1 at Varton Park on Saturday before 12,400 fans."],
             ["Kelsbury: high 24°C, low -3°C, 20 km/h winds, 60% chance of rain."]]
-    perfect = news_metrics(["p", "p"], [r[0] for r in refs], references=refs, facts=facts)
+    perfect = point_values(news_metrics(["p", "p"], [r[0] for r in refs], references=refs, facts=facts))
     for key in ("rouge1", "rouge2", "rougeL", "bleu", "chrf", "fact_coverage"):
         assert perfect[key] == pytest.approx(100.0), key
     assert perfect["contradiction_rate"] == 0.0 and perfect["contradicted_numbers"] == 0.0
-    m = news_metrics(["p", "p"], ["Dorn Rovers won 3-2.", "Kelsbury will see 24°C."], references=refs, facts=facts)
+    m = point_values(news_metrics(["p", "p"], ["Dorn Rovers won 3-2.", "Kelsbury will see 24°C."], references=refs,
+                                  facts=facts))
     assert m["fact_coverage"] == pytest.approx(100 * (2 / 7 + 2 / 5) / 2)   # team + 3; city + high
     assert m["contradiction_rate"] == pytest.approx(50.0)                   # the wrong score
     assert m["contradicted_numbers"] == pytest.approx(50.0)                 # 1 of 2 checked numbers
@@ -283,8 +284,8 @@ def test_hf_local_dataset_with_column_mapping():
     splits = NewsTask(cfg).splits()
     rows = list(splits["train"]) + list(splits["test"])
     assert sorted(r["facts"][0]["value"] for r in rows) == ["Blue Spice", "The Eagle", "Zizzi"]
-    metrics = news_metrics([r["prompt"] for r in rows], [r["references"][0] for r in rows],
-                           references=[r["references"] for r in rows], facts=[r["facts"] for r in rows])
+    metrics = point_values(news_metrics([r["prompt"] for r in rows], [r["references"][0] for r in rows],
+                                        references=[r["references"] for r in rows], facts=[r["facts"] for r in rows]))
     assert metrics["fact_coverage"] == 100 and metrics["bleu"] == pytest.approx(100)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from core import ConfigError, DataError
+from core import ConfigError, DataError, point_values
 from core.data import DataConfig
 from plugins.qa.generator import generate_passages, passage_rows
 from plugins.qa.loaders import load_squad, load_table
@@ -88,7 +88,7 @@ def test_rewards_score_abstention_on_unanswerable_questions():
 def test_evaluator_reports_squad_metrics_on_a_0_100_scale():
     completions = ["River Lorn", "the old stone bridge", "unanswerable", "Kelsbury"]
     answers = [["Lorn"], ["stone bridge"], [], []]
-    m = qa_metrics(["q"] * 4, completions, answers=answers, no_answer=["unanswerable"] * 4)
+    m = point_values(qa_metrics(["q"] * 4, completions, answers=answers, no_answer=["unanswerable"] * 4))
     # EM: 0, 0, 1, 0 -> 25; F1: 2/3, 0.8, 1, 0 -> 61.67
     assert m["exact_match"] == pytest.approx(25.0)
     assert m["f1"] == pytest.approx(100 * (2 / 3 + 0.8 + 1 + 0) / 4)
@@ -96,7 +96,7 @@ def test_evaluator_reports_squad_metrics_on_a_0_100_scale():
     assert m["no_ans_exact_match"] == pytest.approx(50.0)
     assert m["no_answer_rate"] == pytest.approx(25.0)
     assert m["answer_words"] == pytest.approx((2 + 4 + 0 + 1) / 4)
-    plain = qa_metrics(["q"], ["Lorn"], answers=[["Lorn"]])
+    plain = point_values(qa_metrics(["q"], ["Lorn"], answers=[["Lorn"]]))
     assert plain["exact_match"] == 100.0 and "has_ans_f1" not in plain
     assert all(math.isfinite(v) for v in m.values())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core import point_values
+
 from core.rewards.diversity import distinct, distinct_n, diversity_stats, repetition_penalty, repetition_rate, \
     self_bleu_diversity
 
@@ -76,5 +78,5 @@ def test_repetition_penalty_of_a_long_degenerate_loop_tends_to_minus_one():
 
 def test_diversity_evaluator_metrics():
     # unigrams: 9, 3 distinct; bigrams: ab bc ca ab bc + ab bc = 7, 3 distinct; trigram repeats: 1/4 and 0
-    metrics = diversity_stats(["p", "q"], ["a b c a b c", "a b c"])
+    metrics = point_values(diversity_stats(["p", "q"], ["a b c a b c", "a b c"]))
     assert metrics == pytest.approx({"distinct_1": 1 / 3, "distinct_2": 3 / 7, "repetition_rate": 0.125})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core import point_values
+
 from core.errors import ConfigError
 from core.rewards.form import length_penalty, length_stats, length_target, parse_json, regex_match, \
     truncation_penalty, valid_json
@@ -80,5 +82,5 @@ def test_truncation_penalty_endings_and_stop_sequences():
 
 
 def test_length_evaluator():
-    assert length_stats(["p"] * 3, ["a b c", "", "d"]) == pytest.approx(
+    assert point_values(length_stats(["p"] * 3, ["a b c", "", "d"])) == pytest.approx(
         {"mean_words": 4 / 3, "mean_chars": 6 / 3, "empty_fraction": 1 / 3})

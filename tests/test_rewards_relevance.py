@@ -7,6 +7,8 @@ import os
 import numpy as np
 import pytest
 
+from core import point_values
+
 from core.embeddings import cosine_pairs, default_model_path, embed, encoder
 from core.errors import ConfigError, DataError, RlftError
 from core.rewards.checked import CheckedReward
@@ -98,8 +100,9 @@ def test_bad_arguments_and_missing_model():
 
 
 def test_relevance_evaluator_metrics():
-    metrics = relevance_stats([CONVO, CONVO], [chat("Water them every few days."), chat("Water them daily.")],
-                              reference=["Water when the soil is dry.", "Water when the soil is dry."])
+    metrics = point_values(relevance_stats([CONVO, CONVO], [chat("Water them every few days."),
+                                                            chat("Water them daily.")],
+                                           reference=["Water when the soil is dry.", "Water when the soil is dry."]))
     assert set(metrics) == {"last_turn", "conversation", "reference"}
     assert all(0.3 < v <= 1.0 for v in metrics.values())
     assert set(relevance_stats(["q"], ["a"])) == {"last_turn", "conversation"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from core import ConfigError, DataError
+from core import ConfigError, DataError, point_values
 from core.context import RunContext
 from core.data import DataConfig
 from plugins.sentiment import classify, rewards
@@ -74,8 +74,8 @@ def _ctx(task: dict) -> RunContext:
 def test_vader_reward_and_evaluator_keep_their_values():
     assert rewards.vader_sentiment(["p", "p"], ["What a great day!"] * 2, polarity=["positive", "negative"]) == \
         [0.6588, -0.6588]
-    stats = rewards.sentiment_stats(["p"] * 3, ["What a great day!", "This is awful.", "A table."],
-                                    polarity=["positive", "negative", "positive"])
+    stats = point_values(rewards.sentiment_stats(["p"] * 3, ["What a great day!", "This is awful.", "A table."],
+                                                 polarity=["positive", "negative", "positive"]))
     assert stats["positive_fraction"] == pytest.approx(1 / 3) and stats["negative_fraction"] == pytest.approx(1 / 3)
     assert stats["on_target_fraction"] == pytest.approx(2 / 3)  # great->positive yes, awful->negative yes, table no
     assert stats["mean_compound"] == pytest.approx((0.6588 - 0.4588 + 0.0) / 3)
@@ -185,7 +185,7 @@ def test_label_reward_and_metrics_by_hand():
     completions = ["Positive.", "The sentiment is negative.", "I think it is positive", "no idea", "NEGATIVE"]
     gold = ["positive", "positive", "negative", "negative", "negative"]
     assert classify.sentiment_label(["p"] * 5, completions, label=gold) == [1.0, 0.0, 0.0, 0.0, 1.0]
-    m = classify.sentiment_classify(["p"] * 5, completions, label=gold)
+    m = point_values(classify.sentiment_classify(["p"] * 5, completions, label=gold))
     # positive: tp 1, fp 1, fn 1 -> F1 0.5; negative: tp 1, fp 1, fn 2 -> F1 2/5
     assert m["accuracy"] == pytest.approx(0.4) and m["answered"] == pytest.approx(0.8)
     assert m["f1_positive"] == pytest.approx(0.5) and m["f1_negative"] == pytest.approx(0.4)

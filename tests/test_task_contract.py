@@ -9,7 +9,7 @@ import pytest
 
 from core.cli import discover
 from core.context import RunContext
-from core.evaluators import run_evaluator
+from core.evaluators import point_values, run_evaluator
 from core.generation import as_completion
 from core.rewards.spec import prompt_text
 from core.run import build_rewards
@@ -73,5 +73,7 @@ def test_evaluators_return_named_finite_metrics(task_run, plugins):
     completions = [as_completion(p, "I think it is a good answer.") for p in ds["prompt"]]
     columns = {c: list(ds[c]) for c in ds.column_names if c != "prompt"}
     for name in ctx.cfg.task.evaluators:
-        metrics = run_evaluator(plugins.evaluators.get(name), list(ds["prompt"]), completions, columns)
-        assert metrics and all(isinstance(k, str) and math.isfinite(v) for k, v in metrics.items())
+        metrics = point_values(run_evaluator(plugins.evaluators.get(name), list(ds["prompt"]), completions, columns))
+        # NaN only where no completion had a value (e.g. has_ans without answerable questions)
+        assert metrics and all(isinstance(k, str) and not math.isinf(v) for k, v in metrics.items())
+        assert any(math.isfinite(v) for v in metrics.values())

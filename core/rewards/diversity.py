@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from core.evaluators import evaluator
+from core.evaluators import Corpus, evaluator
 from core.rewards.spec import completion_text, reward
 from core.rewards.text import group_indices, ngrams, words
 
@@ -114,12 +114,12 @@ def repetition_penalty(prompts: Sequence[Any], completions: Sequence[Any], *, n:
     return [0.0 - repetition_rate(completion_text(c), n) for c in completions]
 
 
-@evaluator("diversity")
-def diversity_stats(prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> dict[str, float]:
-    """Corpus distinct-1 and distinct-2 over all completions, and the mean repeated-3-gram rate."""
+@evaluator("diversity", lower_is_better=("repetition_rate",))
+def diversity_stats(prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> dict[str, Any]:
+    """Corpus distinct-1 and distinct-2 over all completions, and each completion's repeated-3-gram rate."""
     texts = [completion_text(c) for c in completions]
     return {
-        "distinct_1": distinct(texts, 1),
-        "distinct_2": distinct(texts, 2),
-        "repetition_rate": sum(repetition_rate(t, 3) for t in texts) / max(len(texts), 1),
+        "distinct_1": Corpus(texts, functools.partial(distinct, n=1)),
+        "distinct_2": Corpus(texts, functools.partial(distinct, n=2)),
+        "repetition_rate": [repetition_rate(t, 3) for t in texts],
     }

@@ -173,13 +173,12 @@ def truncation_penalty(prompts: Sequence[Any], completions: Sequence[Any], *,
     return out
 
 
-@evaluator("length")
-def length_stats(prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> dict[str, float]:
-    """Mean length in whitespace words and in characters, and the share of empty completions."""
+@evaluator("length", lower_is_better=("empty_fraction",), neutral=("mean_words", "mean_chars"))
+def length_stats(prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> dict[str, list[float]]:
+    """Length in whitespace words and in characters, and whether the completion is empty, per completion."""
     texts = [completion_text(c).strip() for c in completions]
-    n = max(len(texts), 1)
     return {
-        "mean_words": sum(len(t.split()) for t in texts) / n,
-        "mean_chars": sum(len(t) for t in texts) / n,
-        "empty_fraction": sum(not t for t in texts) / n,
+        "mean_words": [float(len(t.split())) for t in texts],
+        "mean_chars": [float(len(t)) for t in texts],
+        "empty_fraction": [float(not t) for t in texts],
     }

@@ -55,18 +55,17 @@ def relevance(model: str | None = None, reference: str | None = None, turns: int
 
 @evaluator("relevance")
 def relevance_stats(prompts: Sequence[Any], completions: Sequence[Any], reference: Sequence[Any] | None = None,
-                    **_: Any) -> dict[str, float]:
-    """Mean MiniLM cosine of completions with the last user turn, the conversation and any reference.
+                    **_: Any) -> dict[str, list[float]]:
+    """MiniLM cosine of each completion with the last user turn, the conversation and any reference.
 
     Metrics: ``last_turn``, ``conversation`` and, when the dataset has a ``reference`` column,
     ``reference``.
     """
     texts = [completion_text(c) for c in completions]
-    n = max(len(texts), 1)
     metrics = {
-        "last_turn": sum(cosine_pairs([conversation_text(p, 1) for p in prompts], texts)) / n,
-        "conversation": sum(cosine_pairs([conversation_text(p, None) for p in prompts], texts)) / n,
+        "last_turn": list(cosine_pairs([conversation_text(p, 1) for p in prompts], texts)),
+        "conversation": list(cosine_pairs([conversation_text(p, None) for p in prompts], texts)),
     }
     if reference is not None:
-        metrics["reference"] = sum(cosine_pairs(["" if r is None else str(r) for r in reference], texts)) / n
+        metrics["reference"] = list(cosine_pairs(["" if r is None else str(r) for r in reference], texts))
     return metrics

@@ -43,40 +43,40 @@ def _groups(keys: Sequence[Any]) -> list[tuple[int, int]]:
 
 
 def pass_at_k_metrics(keys: Sequence[Any], passed: Sequence[bool], sources: Sequence[str] | None = None,
-                      ks: Sequence[int] = KS) -> dict[str, float]:
-    """``pass@k`` averaged over problems for each k no larger than the fewest samples of a problem,
-    plus ``pass@k[<source>]`` per data source when there are several. Samples of a problem are
-    contiguous and share a key.
+                      ks: Sequence[int] = KS) -> dict[str, list[float | None]]:
+    """``pass@k`` for each k no larger than the fewest samples of a problem, plus ``pass@k[<source>]``
+    per data source when there are several. Samples of a problem are contiguous and share a key;
+    each sample carries its problem's value (None in another source's breakdown), so the mean
+    over samples is the mean over problems.
 
     >>> pass_at_k_metrics(["a", "a", "b", "b"], [True, False, False, False])
-    {'pass@1': 0.25}
+    {'pass@1': [0.5, 0.5, 0.0, 0.0]}
     >>> pass_at_k_metrics(["a", "b"], [True, False], ["x", "y"])
-    {'pass@1': 0.5, 'pass@1[x]': 1.0, 'pass@1[y]': 0.0}
+    {'pass@1': [1.0, 0.0], 'pass@1[x]': [1.0, None], 'pass@1[y]': [None, 0.0]}
     """
     spans = _groups(list(keys))
     if not spans:
         return {}
     n_min = min(end - start for start, end in spans)
-    per_problem = [(end - start, sum(bool(p) for p in passed[start:end]),
-                    sources[start] if sources is not None else "") for start, end in spans]
-    names = sorted({s for _, _, s in per_problem})
-    out: dict[str, float] = {}
+    names = sorted(set(sources)) if sources is not None else []
+    out: dict[str, list[float | None]] = {}
     for k in ks:
         if k > n_min:
             continue
-        scores = [(pass_at_k(n, c, k), s) for n, c, s in per_problem]
-        out[f"pass@{k}"] = sum(v for v, _ in scores) / len(scores)
+        values: list[float] = []
+        for start, end in spans:
+            values += [pass_at_k(end - start, sum(bool(p) for p in passed[start:end]), k)] * (end - start)
+        out[f"pass@{k}"] = values
         if len(names) > 1:
             for name in names:
-                mine = [v for v, s in scores if s == name]
-                out[f"pass@{k}[{name}]"] = sum(mine) / len(mine)
+                out[f"pass@{k}[{name}]"] = [v if s == name else None for v, s in zip(values, sources)]
     return out
 
 
 @evaluator("pass_at_k")
 def codegen_pass_at_k(prompts: Sequence[Any], completions: Sequence[Any], stub: Sequence[str],
                       test: Sequence[str], entry_point: Sequence[str], task_id: Sequence[str] | None = None,
-                      source: Sequence[str] | None = None, **_: Any) -> dict[str, float]:
+                      source: Sequence[str] | None = None, **_: Any) -> dict[str, list[float | None]]:
     """pass@1/5/10 (each k only when every problem has at least k samples: ``eval.num_samples``),
     overall and per data source, with all of a problem's tests run in the sandbox."""
     jobs = list(zip(programs(completions, stub, entry_point), test, entry_point))

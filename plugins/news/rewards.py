@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from core import RewardError, completion_text, evaluator, reward
+from core import Corpus, RewardError, completion_text, evaluator, reward
 from plugins.news.facts import contradictions, coverage
 
 __all__ = ["rouge", "bleu", "chrf", "fact_coverage", "number_contradiction", "news_metrics", "ROUGE_VARIANTS",
@@ -119,26 +119,40 @@ def number_contradiction(prompts: Sequence[Any], completions: Sequence[Any], fac
     return out
 
 
-@evaluator("news")
-def news_metrics(prompts: Sequence[Any], completions: Sequence[Any], references: Sequence[Any] | None = None,
-                 facts: Sequence[Any] | None = None, **_: Any) -> dict[str, float]:
-    """ROUGE-1/2/L (mean F), corpus BLEU and chrF (sacrebleu), fact coverage, contradiction
-    rates (all 0-100) and mean length in words."""
+def _corpus_score(kind: str, items: Sequence[tuple[str, list[str]]]) -> float:
+    """Corpus BLEU or chrF (sacrebleu) of ``(text, references)`` items; references padded by repetition."""
     sacrebleu = require("sacrebleu", "sacrebleu", "evaluator 'news'")
+    if not items:
+        return 0.0
+    texts = [t for t, _ in items]
+    width = max(len(r) for _, r in items)
+    streams = [[r[min(i, len(r) - 1)] for _, r in items] for i in range(width)]
+    score = sacrebleu.corpus_bleu if kind == "bleu" else sacrebleu.corpus_chrf
+    return float(score(texts, streams).score)
+
+
+def _contradicted_share(counts: Sequence[tuple[int, int]]) -> float:
+    checked = sum(c for _, c in counts)
+    return 100 * sum(b for b, _ in counts) / checked if checked else 0.0
+
+
+@evaluator("news", lower_is_better=("contradiction_rate", "contradicted_numbers"), neutral=("words",))
+def news_metrics(prompts: Sequence[Any], completions: Sequence[Any], references: Sequence[Any] | None = None,
+                 facts: Sequence[Any] | None = None, **_: Any) -> dict[str, Any]:
+    """ROUGE-1/2/L F, fact coverage, contradiction rate and length per completion; corpus BLEU,
+    chrF (sacrebleu) and the share of contradicted numbers. All but ``words`` on a 0-100 scale."""
+    require("sacrebleu", "sacrebleu", "evaluator 'news'")  # fail now, not when the corpus score is first read
     texts = [completion_text(c) for c in completions]
     refs = [_refs(r) for r in references or []]
-    n = max(len(texts), 1)
     rouges = [rouge_f(t, r) for t, r in zip(texts, refs)]
-    width = max((len(r) for r in refs), default=1)
-    streams = [[r[min(i, len(r) - 1)] for r in refs] for i in range(width)]  # pad by repeating a reference
-    metrics = {k: 100 * sum(s[k] for s in rouges) / n for k in ROUGE_VARIANTS}
-    metrics["bleu"] = float(sacrebleu.corpus_bleu(texts, streams).score) if texts else 0.0
-    metrics["chrf"] = float(sacrebleu.corpus_chrf(texts, streams).score) if texts else 0.0
+    pairs = list(zip(texts, refs))
+    metrics: dict[str, Any] = {k: [100 * s[k] for s in rouges] for k in ROUGE_VARIANTS}
+    metrics["bleu"] = Corpus(pairs, functools.partial(_corpus_score, "bleu"))
+    metrics["chrf"] = Corpus(pairs, functools.partial(_corpus_score, "chrf"))
     if facts is not None:
         counts = [contradictions(list(f or []), t) for t, f in zip(texts, facts)]
-        metrics["fact_coverage"] = 100 * sum(coverage(list(f or []), t) for t, f in zip(texts, facts)) / n
-        metrics["contradiction_rate"] = 100 * sum(bad > 0 for bad, _ in counts) / n
-        checked = sum(c for _, c in counts)
-        metrics["contradicted_numbers"] = 100 * sum(b for b, _ in counts) / checked if checked else 0.0
-    metrics["words"] = sum(len(t.split()) for t in texts) / n
+        metrics["fact_coverage"] = [100 * coverage(list(f or []), t) for t, f in zip(texts, facts)]
+        metrics["contradiction_rate"] = [100.0 * (bad > 0) for bad, _ in counts]
+        metrics["contradicted_numbers"] = Corpus(counts, _contradicted_share)
+    metrics["words"] = [float(len(t.split())) for t in texts]
     return metrics

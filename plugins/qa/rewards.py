@@ -51,24 +51,27 @@ def qa_exact_match(prompts: Sequence[Any], completions: Sequence[Any],
     return _scores(exact_match, completions, answers, no_answer, first_line)
 
 
-@evaluator("qa")
+@evaluator("qa", neutral=("answer_words", "no_answer_rate"))
 def qa_metrics(prompts: Sequence[Any], completions: Sequence[Any], answers: Sequence[Sequence[str]] | None = None,
-               no_answer: Sequence[str] | None = None, **_: Any) -> dict[str, float]:
-    """SQuAD metrics on a 0-100 scale: exact_match, f1 (and HasAns/NoAns splits when some
-    questions are unanswerable), plus the mean answer length in words."""
+               no_answer: Sequence[str] | None = None, **_: Any) -> dict[str, list[float | None]]:
+    """SQuAD metrics on a 0-100 scale, one value per completion: exact_match, f1 (and HasAns/NoAns
+    splits when some questions are unanswerable), plus the answer length in words.
+
+    >>> m = qa_metrics(["q", "q"], ["Kelsbury", "in Kelsbury town"], answers=[["Kelsbury"], ["Kelsbury"]])
+    >>> m["exact_match"], m["f1"]
+    ([100.0, 0.0], [100.0, 50.0])
+    """
     preds = _predictions(completions, no_answer, True)
     golds = [list(g or []) for g in answers or []]
-    em = [best_over_gold(exact_match, p, g) for p, g in zip(preds, golds)]
-    f1 = [best_over_gold(token_f1, p, g) for p, g in zip(preds, golds)]
-    n = max(len(em), 1)
-    metrics = {"exact_match": 100 * sum(em) / n, "f1": 100 * sum(f1) / n,
-               "answer_words": sum(len(p.split()) for p in preds) / n}
+    em = [100.0 * best_over_gold(exact_match, p, g) for p, g in zip(preds, golds)]
+    f1 = [100.0 * best_over_gold(token_f1, p, g) for p, g in zip(preds, golds)]
+    metrics: dict[str, list[float | None]] = {"exact_match": em, "f1": f1,
+                                              "answer_words": [float(len(p.split())) for p in preds]}
     unanswerable = [not any(normalize_answer(a) for a in g) for g in golds]
     if any(unanswerable):
         for label, keep in (("has_ans", False), ("no_ans", True)):
-            idx = [i for i, u in enumerate(unanswerable) if u == keep]
-            if idx:
-                metrics[f"{label}_exact_match"] = 100 * sum(em[i] for i in idx) / len(idx)
-                metrics[f"{label}_f1"] = 100 * sum(f1[i] for i in idx) / len(idx)
-        metrics["no_answer_rate"] = 100 * sum(p == "" for p in preds) / n
+            if keep in unanswerable:
+                metrics[f"{label}_exact_match"] = [e if u == keep else None for e, u in zip(em, unanswerable)]
+                metrics[f"{label}_f1"] = [f if u == keep else None for f, u in zip(f1, unanswerable)]
+        metrics["no_answer_rate"] = [100.0 * (p == "") for p in preds]
     return metrics

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from core import completion_text, evaluator, reward
+from core import Corpus, completion_text, evaluator, reward
 
 __all__ = ["LABELS", "parse_label", "sentiment_label", "classification_metrics", "sentiment_classify"]
 
@@ -61,6 +61,12 @@ def classification_metrics(predicted: Sequence[str | None], gold: Sequence[str])
 
 @evaluator("sentiment_classify")
 def sentiment_classify(prompts: Sequence[Any], completions: Sequence[Any], label: Sequence[str],
-                       **_: Any) -> dict[str, float]:
-    """Accuracy, macro-F1, per-class F1 and the answered fraction of the predicted labels."""
-    return classification_metrics([parse_label(completion_text(c)) for c in completions], list(label))
+                       **_: Any) -> dict[str, Any]:
+    """Accuracy and answered fraction (per completion), macro-F1 and per-class F1 (corpus)."""
+    pairs = [(parse_label(completion_text(c)), gold) for c, gold in zip(completions, label)]
+
+    def metric(key: str) -> Corpus:
+        return Corpus(pairs, lambda items: classification_metrics([p for p, _ in items], [g for _, g in items])[key])
+
+    return {"accuracy": [float(p == g) for p, g in pairs], "answered": [float(p is not None) for p, _ in pairs],
+            "macro_f1": metric("macro_f1"), **{f"f1_{cls}": metric(f"f1_{cls}") for cls in LABELS}}

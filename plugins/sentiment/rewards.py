@@ -55,19 +55,24 @@ def vader_sentiment(prompts: Sequence[Any], completions: Sequence[Any], polarity
     return [_sign(t) * vader_compound(completion_text(c)) for c, t in zip(completions, targets)]
 
 
-@evaluator("sentiment")
+@evaluator("sentiment", neutral=("mean_compound", "positive_fraction", "negative_fraction"))
 def sentiment_stats(prompts: Sequence[Any], completions: Sequence[Any], polarity: Sequence[str] | None = None,
-                    **_: Any) -> dict[str, float]:
-    """Mean VADER compound, positive/negative fractions, and the fraction on the target polarity."""
+                    **_: Any) -> dict[str, list[float]]:
+    """VADER compound (raw, and signed towards the target polarity), positive/negative fractions,
+    and the fraction on the target polarity; one value per completion.
+
+    >>> m = sentiment_stats(["p", "p"], ["What a great day!", "Awful."], polarity=["negative", "negative"])
+    >>> m["target_compound"], m["on_target_fraction"]
+    ([-0.6588, 0.4588], [0.0, 1.0])
+    """
     targets = polarity or ["positive"] * len(completions)
     scores = [vader_compound(completion_text(c)) for c in completions]
-    n = max(len(scores), 1)
-    on_target = [s * _sign(t) >= POSITIVE_THRESHOLD for s, t in zip(scores, targets)]
     return {
-        "mean_compound": sum(scores) / n,
-        "positive_fraction": sum(s >= POSITIVE_THRESHOLD for s in scores) / n,
-        "negative_fraction": sum(s <= -POSITIVE_THRESHOLD for s in scores) / n,
-        "on_target_fraction": sum(on_target) / n,
+        "target_compound": [s * _sign(t) for s, t in zip(scores, targets)],
+        "mean_compound": scores,
+        "positive_fraction": [float(s >= POSITIVE_THRESHOLD) for s in scores],
+        "negative_fraction": [float(s <= -POSITIVE_THRESHOLD) for s in scores],
+        "on_target_fraction": [float(s * _sign(t) >= POSITIVE_THRESHOLD) for s, t in zip(scores, targets)],
     }
 
 

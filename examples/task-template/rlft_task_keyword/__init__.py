@@ -39,9 +39,8 @@ def uses_keyword(prompts, completions, keyword, **_):
 
 @evaluator("keyword")
 def keyword_rate(prompts, completions, keyword, **_):
-    """Fraction of completions that use their keyword."""
-    hits = uses_keyword(prompts, completions, keyword=keyword)
-    return {"usage_rate": sum(hits) / max(len(hits), 1)}
+    """Whether each completion uses its keyword (rlft averages it and adds a confidence interval)."""
+    return {"usage_rate": uses_keyword(prompts, completions, keyword=keyword)}
 
 
 class KeywordTask(Task):
