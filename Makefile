@@ -27,7 +27,7 @@ test: install
 	$(PY) -m pytest -q $(ARGS)
 
 bench: install
-	for b in bench/*.py; do $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache

@@ -73,7 +73,8 @@ class AlgoConfig:
         "(each component z-scored within its group, then summed).", "raw")
     logging_steps: int = _help("Log every N steps.", 1)
     save_steps: int = _help("Checkpoint every N steps (0: only the final model).", 0)
-    bf16: bool = _help("bfloat16 mixed precision (GPUs that support it).", False)
+    bf16: bool | None = _help("bfloat16 mixed precision; None: on where the hardware supports it (recent GPUs, "
+                              "CPUs with AVX512-BF16 or AMX).", None)
     gradient_checkpointing: bool = _help("Trade compute for memory during training.", False)
     trl: dict[str, Any] = _help("Extra keyword arguments for the TRL config, e.g. +algo.trl.loss_type=dr_grpo.", {})
 

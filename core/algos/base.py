@@ -13,7 +13,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, Trai
 from core.config import AlgoConfig
 from core.errors import ConfigError
 
-__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "trl_common_args"]
+__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "trl_common_args"]
 
 
 @dataclass
@@ -66,6 +66,14 @@ def per_device_batch_size(cfg: AlgoConfig) -> int:
     return completions // shards
 
 
+def bf16_supported() -> bool:
+    """Whether bfloat16 compute is fast here: a bf16-capable GPU, or a CPU with AVX512-BF16 or AMX."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
     """Keyword arguments shared by TRL's online RL configs (GRPOConfig, RLOOConfig)."""
     args: dict[str, Any] = dict(
@@ -88,7 +96,7 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         logging_steps=cfg.logging_steps,
         save_strategy="steps" if cfg.save_steps > 0 else "no",
         save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
-        bf16=cfg.bf16,
+        bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
         gradient_checkpointing=cfg.gradient_checkpointing,
         reward_weights=list(inputs.reward_weights),
         report_to=list(inputs.report_to or ["none"]),
@@ -96,5 +104,7 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
+    if args["bf16"] and not torch.cuda.is_available():
+        args["use_cpu"] = True  # accelerate's CPU bf16 autocast; without it transformers refuses bf16 on CPU
     args.update(dict(cfg.trl))
     return args

@@ -5,6 +5,7 @@ from __future__ import annotations
 from transformers import Trainer
 
 from core.algos.base import Algorithm, TrainInputs, trl_common_args
+from core.algos.fast_trl import faster
 from core.errors import ConfigError
 
 __all__ = ["GRPO", "RLOO"]
@@ -25,7 +26,7 @@ class GRPO(Algorithm):
             raise ConfigError(f"algo.reward_normalization={self.cfg.reward_normalization!r} is not one of "
                               f"{', '.join(aggregation)}")
         args.setdefault("multi_objective_aggregation", aggregation[self.cfg.reward_normalization])
-        return GRPOTrainer(model=inputs.model, reward_funcs=inputs.reward_funcs, args=GRPOConfig(**args),
+        return faster(GRPOTrainer)(model=inputs.model, reward_funcs=inputs.reward_funcs, args=GRPOConfig(**args),
                            train_dataset=inputs.train_dataset, processing_class=inputs.tokenizer,
                            callbacks=inputs.callbacks, peft_config=inputs.peft_config)
 
@@ -42,6 +43,6 @@ class RLOO(Algorithm):
         if self.cfg.reward_normalization != "raw":
             raise ConfigError("algo.reward_normalization='zscore' is only supported by algo=grpo; use 'raw' with rloo")
         args = trl_common_args(self.cfg, inputs)
-        return RLOOTrainer(model=inputs.model, reward_funcs=inputs.reward_funcs, args=RLOOConfig(**args),
+        return faster(RLOOTrainer)(model=inputs.model, reward_funcs=inputs.reward_funcs, args=RLOOConfig(**args),
                            train_dataset=inputs.train_dataset, processing_class=inputs.tokenizer,
                            callbacks=inputs.callbacks, peft_config=inputs.peft_config)

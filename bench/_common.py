@@ -1,0 +1,50 @@
+"""Helpers the benchmarks share: config composition, the machine line, the measured matmul rate."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from typing import Any
+
+import torch
+
+__all__ = ["compose", "machine_line", "matmul_gflops"]
+
+
+def compose(overrides: list[str], output_dir: str | None = None) -> Any:
+    """The root config composed with ``overrides``, exactly as ``python -m core.run`` would."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from core.cli import CONF_DIR, discover
+
+    discover()
+    output_dir = output_dir or tempfile.mkdtemp(prefix="rlft-bench-")
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return hydra_compose("config", overrides=[*overrides, f"output_dir={output_dir}"])
+
+
+def machine_line() -> str:
+    """CPU model, cores, torch version and load average, for the top of every benchmark's output."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads); load average {load}")
+
+
+def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 1.0) -> float:
+    """This machine's measured dense matmul rate in GFLOP/s (square ``size`` matrices)."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        runs += 1
+    return 2 * size ** 3 * runs / (time.perf_counter() - start) / 1e9

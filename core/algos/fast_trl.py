@@ -1,0 +1,147 @@
+"""Faster log-prob passes and generation for TRL's GRPO and RLOO trainers on plain causal LMs.
+
+TRL scores a group of ``G`` completions of one prompt by running the full prompt ``G`` times, and
+(off Triton devices) projects every position, prompt included, through the LM head. For a
+``P``-token prompt and ``C``-token completions that is ``G * (P + C)`` backbone tokens and as many
+vocabulary projections per pass. :class:`SharedPrefixLogps` runs each distinct prompt once, reuses
+its key/value cache for all its completions (gradients flow back through the cache), and projects
+only the completion positions, in checkpointed chunks so the ``(tokens, vocab)`` logits never
+exist all at once: ``P + G * C`` backbone tokens and ``G * C`` projections.
+
+It covers what the default runs use (single process, decoder-only text models with a linear LM
+head, full fine-tuning or LoRA, no gradient checkpointing). Anything else (DDP/FSDP wrappers,
+vision inputs, MoE auxiliary losses, soft-capped or scaled logits) takes TRL's own path unchanged.
+
+:class:`AutocastGeneration` runs the trainer's sampling under bfloat16 autocast when ``bf16`` is
+on, which TRL leaves in float32 on CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+__all__ = ["SharedPrefixLogps", "AutocastGeneration", "faster", "plain_causal_lm", "completion_logps"]
+
+#: Completion positions projected through the LM head at once (bounds the logits' memory).
+HEAD_CHUNK = 512
+_SCALING_ATTRS = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",
+                  "logits_scaling")
+
+
+def plain_causal_lm(model: Any) -> Any | None:
+    """The causal LM inside ``model`` (unwrapping PEFT) if the shared-prefix path supports it, else None."""
+    if hasattr(model, "module"):  # DDP / FSDP / DeepSpeed wrappers: their forward does the gradient sync
+        return None
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = getattr(lm, "config", None)
+    if config is None or getattr(config, "is_encoder_decoder", False) or config.get_text_config() is not config:
+        return None
+    if any(getattr(config, name, None) not in (None, 1.0) for name in _SCALING_ATTRS):
+        return None
+    if not isinstance(lm.get_output_embeddings(), torch.nn.Linear):
+        return None
+    if lm.training and getattr(lm, "is_gradient_checkpointing", False):  # no KV cache under checkpointing
+        return None
+    if not hasattr(lm, getattr(lm, "base_model_prefix", "")):
+        return None
+    return lm
+
+
+def _head_chunk(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, labels: torch.Tensor,
+                temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    logits = F.linear(hidden, weight, bias).float() / temperature
+    logp = logits.log_softmax(-1)
+    entropy = -(logp.exp() * logp).sum(-1)
+    return logp.gather(-1, labels.unsqueeze(-1)).squeeze(-1), entropy
+
+
+def completion_logps(hidden: torch.Tensor, head: torch.nn.Linear, labels: torch.Tensor,
+                     temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probabilities of ``labels`` and entropies from hidden states ``(tokens, H)``, projected in
+    chunks of :data:`HEAD_CHUNK` positions (recomputed in backward rather than stored)."""
+    logps, entropies = [], []
+    for start in range(0, hidden.size(0), HEAD_CHUNK):
+        args = (hidden[start:start + HEAD_CHUNK], head.weight, head.bias, labels[start:start + HEAD_CHUNK],
+                temperature)
+        lp, ent = (checkpoint(_head_chunk, *args, use_reentrant=False) if torch.is_grad_enabled()
+                   else _head_chunk(*args))
+        logps.append(lp)
+        entropies.append(ent)
+    if not logps:
+        empty = hidden.new_zeros(0, dtype=torch.float32)
+        return empty, empty
+    return torch.cat(logps), torch.cat(entropies)
+
+
+def _shared_prefix_pass(lm: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, completion_ids: torch.Tensor,
+                        completion_mask: torch.Tensor, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log-probs and entropies ``(rows, C)`` of right-padded completions after left-padded prompts."""
+    decoder = getattr(lm, lm.base_model_prefix)
+    key = prompt_ids.masked_fill(prompt_mask == 0, -1)
+    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+    rows = torch.arange(key.size(0), device=key.device)
+    first = torch.full((unique.size(0),), key.size(0), device=key.device).scatter_reduce(0, inverse, rows, "amin")
+    u_mask = prompt_mask[first]
+    prompt_out = decoder(input_ids=prompt_ids[first], attention_mask=u_mask,
+                         position_ids=(u_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True)
+    cache = prompt_out.past_key_values
+    cache.batch_select_indices(inverse)
+    last = prompt_out.last_hidden_state[inverse, -1:]  # left padding: the last position is a real token
+    length = completion_ids.size(1)
+    positions = prompt_mask.sum(-1, keepdim=True) + torch.arange(length, device=key.device)
+    completion_out = decoder(input_ids=completion_ids, attention_mask=torch.cat([prompt_mask, completion_mask], 1),
+                             position_ids=positions, past_key_values=cache, use_cache=True)
+    hidden = torch.cat([last, completion_out.last_hidden_state[:, :-1]], dim=1)
+    mask = completion_mask.bool()
+    logps, entropy = completion_logps(hidden[mask], lm.get_output_embeddings(), completion_ids[mask], temperature)
+    zeros = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+    return zeros.masked_scatter(mask, logps), zeros.masked_scatter(mask, entropy)
+
+
+class SharedPrefixLogps:
+    """Mixin for TRL's ``GRPOTrainer`` / ``RLOOTrainer``: shared-prefix log-prob passes (see module doc)."""
+
+    def _get_per_token_logps_and_entropies(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                                           logits_to_keep: int, batch_size: int | None = None,
+                                           compute_entropy: bool = False, compute_aux_loss: bool = False,
+                                           **multimodal: Any) -> tuple[torch.Tensor, torch.Tensor | None, None]:
+        lm = plain_causal_lm(model)
+        if lm is None or compute_aux_loss or any(v is not None for v in multimodal.values()):
+            return super()._get_per_token_logps_and_entropies(  # type: ignore[misc]
+                model, input_ids, attention_mask, logits_to_keep, batch_size, compute_entropy, compute_aux_loss,
+                **multimodal)
+        batch_size = batch_size or input_ids.size(0)
+        split = input_ids.size(1) - logits_to_keep
+        logps, entropies = [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            ids, mask = input_ids[start:start + batch_size], attention_mask[start:start + batch_size]
+            with self.accelerator.autocast():  # type: ignore[attr-defined]
+                lp, ent = _shared_prefix_pass(lm, ids[:, :split], mask[:, :split], ids[:, split:], mask[:, split:],
+                                              self.temperature)  # type: ignore[attr-defined]
+            logps.append(lp)
+            entropies.append(ent)
+        return torch.cat(logps), (torch.cat(entropies) if compute_entropy else None), None
+
+
+class AutocastGeneration:
+    """Mixin for TRL's online trainers: sample completions under bfloat16 autocast when ``args.bf16``."""
+
+    def _generate_single_turn(self, *args: Any, **kwargs: Any) -> Any:
+        device = self.accelerator.device.type  # type: ignore[attr-defined]
+        bf16 = bool(getattr(self.args, "bf16", False))  # type: ignore[attr-defined]
+        context = torch.autocast(device, dtype=torch.bfloat16) if bf16 else nullcontext()
+        with context:
+            return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
+
+
+@functools.cache
+def faster(trainer_cls: type) -> type:
+    """``trainer_cls`` (TRL's GRPOTrainer or RLOOTrainer) with both mixins applied."""
+    return type(f"Rlft{trainer_cls.__name__}", (AutocastGeneration, SharedPrefixLogps, trainer_cls),
+                {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's shared-prefix log-probs and bf16 sampling."})
