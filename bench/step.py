@@ -96,9 +96,9 @@ def measure(overrides: list[str], steps: int, variant: str) -> dict[str, Any]:
                          reward_weights=[r.weight for r in rewards], output_dir=cfg.output_dir, seed=cfg.seed,
                          callbacks=[], peft_config=lora_config(cfg.model), report_to=["none"])
     import core.algos.trl_online as online
-    from core.algos.fast_trl import faster
 
-    online.faster = faster if variant == "rlft" else (lambda trainer_cls: trainer_cls)
+    if variant == "trl":
+        online.rlft_trainer = lambda trainer_cls: trainer_cls
     trainer = algorithm.build_trainer(inputs)
     timer = PhaseTimer(trainer)
     trainer.add_callback(timer)

@@ -1,4 +1,4 @@
-"""Trainer callbacks rlft always installs: the non-finite guard and the plugin-hook bridge."""
+"""Trainer callbacks rlft always installs: the non-finite guard, the plugin-hook bridge, the training log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 
 from core.errors import RlftError
 
-__all__ = ["NonFiniteGuard", "PluginBridge"]
+__all__ = ["NonFiniteGuard", "PluginBridge", "TrainLog"]
 
 
 class NonFiniteGuard(TrainerCallback):
@@ -40,3 +40,21 @@ class PluginBridge(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         self.run.plugins.hook.rlft_train_log(run=self.run, step=state.global_step, logs=dict(logs or {}))
+
+
+class TrainLog(TrainerCallback):
+    """Append every training log (loss, reward per component, KL...) to a JSONL file, one row per log."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if logs and "train_runtime" not in logs:
+            self.writer.write([{"step": state.global_step, **{k: _number(v) for k, v in logs.items()}}])
+
+
+def _number(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value

@@ -72,7 +72,8 @@ class AlgoConfig:
         "How components combine: 'raw' (weighted sum, then group advantage) or 'zscore' "
         "(each component z-scored within its group, then summed).", "raw")
     logging_steps: int = _help("Log every N steps.", 1)
-    save_steps: int = _help("Checkpoint every N steps (0: only the final model).", 0)
+    save_steps: int = _help("Checkpoint every N steps (0: only the final model); written atomically.", 0)
+    keep_checkpoints: int = _help("Checkpoints kept (the newest); older ones are deleted.", 2)
     bf16: bool | None = _help("bfloat16 mixed precision; None: on where the hardware supports it (recent GPUs, "
                               "CPUs with AVX512-BF16 or AMX).", None)
     gradient_checkpointing: bool = _help("Trade compute for memory during training.", False)
@@ -95,6 +96,8 @@ class ModelConfig:
 
     name_or_path: str = _help("'embedded:smollm2-135m', 'embedded:tiny', a Hugging Face id or a local directory.")
     peft: str | None = _help("Parameter-efficient method: null (full fine-tuning) or 'lora'.", None)
+    adapter: str = _help("Starting from a saved LoRA adapter (another run's output): 'merge' it into its base model, "
+                         "or 'continue' training that adapter.", "merge")
     lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA settings."})
     dtype: str = _help("Weights dtype: float32, bfloat16, float16 or auto.", "float32")
     revision: str | None = _help("Hub revision (branch, tag or commit).", None)
@@ -117,6 +120,7 @@ class EvalConfig:
                        0)
     language_quality: bool = _help("Report quality/* metrics: base-model perplexity, distinct-n, repetition, length.",
                                    True)
+    interpret: bool = _help("Write interpret.json: which tokens training made more or less likely (report).", True)
     confidence: float = _help("Confidence level of every interval.", 0.95)
     bootstrap_resamples: int = _help("Bootstrap resamples per interval (over held-out prompts).", 2000)
     bootstrap_seed: int = _help("Seed of the bootstrap resampling.", 0)
@@ -139,6 +143,8 @@ class RunConfig:
     output_dir: str = _help("Where the model, metrics.json, samples.jsonl and logs go.", "${hydra:runtime.output_dir}")
     save_model: bool = _help("Save the final model (full weights or the LoRA adapter).", True)
     report_to: list[str] = _help("Trainer loggers (tensorboard, wandb, none).", ["tensorboard"])
+    resume: Any = _help("Continue a run from its newest checkpoint: true (in output_dir, or start fresh if it has "
+                        "none), or a run directory / checkpoint-N path (then that run's directory is used).", None)
 
 
 def register_schemas() -> None:

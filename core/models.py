@@ -14,12 +14,14 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from core.config import ModelConfig
 from core.errors import ConfigError, ModelError, did_you_mean
+from core.lineage import is_adapter, resolve_run_model
 
 __all__ = ["EMBEDDED_PREFIX", "EMBEDDED_MODELS", "cache_root", "embedded_model_dir", "load_model", "load_tokenizer",
            "lora_config"]
@@ -118,6 +120,7 @@ def _resolve(cfg_or_name: ModelConfig | str) -> tuple[str, ModelConfig | None]:
     name = cfg.name_or_path if cfg is not None else str(cfg_or_name)
     if name.startswith(EMBEDDED_PREFIX):
         return str(embedded_model_dir(name[len(EMBEDDED_PREFIX):], cfg.cache_dir if cfg else None)), cfg
+    name = resolve_run_model(name)
     looks_local = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
     if looks_local and not Path(name).expanduser().is_dir():
         raise ModelError(f"model.name_or_path={name!r}: no such directory")
@@ -151,14 +154,34 @@ def load_model(cfg: ModelConfig | str) -> tuple[PreTrainedModel, PreTrainedToken
     revision = model_cfg.revision if model_cfg else None
     trust = bool(model_cfg.trust_remote_code) if model_cfg else False
     tokenizer = load_tokenizer(path, revision, trust)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[dtype_name], revision=revision,
-                                                     trust_remote_code=trust)
-    except Exception as exc:
-        raise _load_error(path, exc) from exc
+    if is_adapter(path):
+        model = _load_adapter(path, model_cfg.adapter if model_cfg else "merge", DTYPES[dtype_name])
+    else:
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[dtype_name], revision=revision,
+                                                         trust_remote_code=trust)
+        except Exception as exc:
+            raise _load_error(path, exc) from exc
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def _load_adapter(path: str, mode: str, dtype: Any) -> PreTrainedModel:
+    """A saved LoRA adapter on its base model: merged into it, or as a trainable PeftModel ('continue')."""
+    import json
+
+    from peft import PeftModel
+
+    if mode not in ("merge", "continue"):
+        raise ConfigError(f"model.adapter={mode!r} is not one of merge, continue")
+    base_name = json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
+    try:
+        base = AutoModelForCausalLM.from_pretrained(base_name, dtype=dtype)
+    except Exception as exc:
+        raise _load_error(base_name, exc) from exc
+    model = PeftModel.from_pretrained(base, path, is_trainable=(mode == "continue"))
+    return model.merge_and_unload() if mode == "merge" else model
 
 
 def lora_config(cfg: ModelConfig):  # -> peft.LoraConfig | None

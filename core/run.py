@@ -5,10 +5,12 @@ The loop, in order:
 1. compose the config (Hydra: ``conf/config.yaml`` + ``task=`` + ``algo=`` + ``model=`` + overrides);
 2. discover the plugins (entry-point group ``rlft``) that contribute tasks, rewards, evaluators;
 3. build the task: train split, held-out split, reward functions, evaluators;
-4. evaluate the base model on the held-out split;
-5. train with the chosen algorithm (TRL GRPO or RLOO);
-6. evaluate the trained model on the same held-out split;
-7. write the outputs under the run directory: ``model/``, ``metrics.json``, ``samples.jsonl``, ``runs/`` (TensorBoard).
+4. evaluate the base model on the held-out split (every metric with a 95% interval);
+5. train with the chosen algorithm (TRL GRPO or RLOO), evaluating every ``eval.every`` steps;
+6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric;
+7. write the outputs under the run directory: ``config.yaml``, ``model/``, ``metrics.json``,
+   ``samples.jsonl``, ``train_log.jsonl``, ``curve.jsonl``, ``interpret.json``, ``report.md``,
+   ``report.html`` and ``runs/`` (TensorBoard).
 
 Run it::
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,16 +35,23 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
 from core.algos.base import TrainInputs
-from core.callbacks import NonFiniteGuard, PluginBridge
+from core.algos.checkpoints import resume_checkpoint
+from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
+from core.curve import LearningCurve, sample_efficiency
 from core.errors import ConfigError, DataError
 from core.evaluate import Evaluation, evaluate
+from core.generation import as_completion
+from core.interpret import token_shifts, top_changes
+from core.lineage import read_lineage, resolve_run_model, write_lineage
 from core.language import base_model_scorer
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
+from core.report import write_report
 from core.results import check_headline, conclude, print_table
 from core.rewards.checked import CheckedReward, RewardLog
+from core.rewards.spec import prompt_text
 
 __all__ = ["main", "run", "build_rewards"]
 
@@ -71,11 +81,29 @@ def build_rewards(entries: Any, run: RunContext, columns: list[str]) -> list[Che
     return rewards
 
 
+def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, after: Evaluation, views: int = 4) -> dict[str, Any]:
+    """Token log-prob shifts (trained vs base) of the held-out completions: the most changed tokens
+    and phrases over the whole set, and ``views`` sampled completions token by token."""
+    prompts = [after.prompts[p] for p, idx in enumerate(after.groups) for _ in idx]
+    completions = [as_completion(p, t) for p, t in zip(prompts, after.completions)]
+    shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions)
+    picks = sorted(random.Random(ctx.cfg.seed).sample(range(len(shifts)), min(views, len(shifts))))
+    return {"top": top_changes(shifts),
+            "samples": [{"prompt": prompt_text(prompts[i]), "completion": after.completions[i],
+                         "tokens": [{"token": t.token, "base": t.base, "trained": t.trained} for t in shifts[i]]}
+                        for i in picks]}
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Execute the whole loop for a composed config and return the metrics written."""
     plugins = discover()
+    checkpoint = resume_checkpoint(cfg.resume, cfg.output_dir)
+    if checkpoint is not None:
+        cfg.output_dir = str(checkpoint.parent)
+        log.info("rlft: resuming from %s", checkpoint)
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
     set_seed(cfg.seed)
     ctx = RunContext(cfg=cfg, output_dir=output_dir, plugins=plugins)
     ctx.task = plugins.tasks.get(cfg.task.name)(cfg.task)
@@ -110,21 +138,47 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     before = held_out("before", model)
     reward_log.stage = "train"
-    callbacks = [NonFiniteGuard(), PluginBridge(ctx)]
+    callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl"))]
+    curve = None
+    if cfg.eval.enabled:
+        def periodic(policy: Any, step: int) -> Any:
+            evaluation = held_out(f"step-{step}", policy)
+            reward_log.stage = "train"
+            return evaluation.estimate(headline)
+
+        curve = LearningCurve(cfg.eval.every, periodic, cfg.algo.prompts_per_step * cfg.algo.num_generations,
+                              JsonlWriter(output_dir / "curve.jsonl"))
+        curve.add(curve.point(0, before.estimate(headline)))
+        callbacks.append(curve)
     callbacks += [cb for cbs in plugins.hook.rlft_trainer_callbacks(run=ctx) for cb in cbs]
     trainer = algorithm.build_trainer(TrainInputs(
         model=model, tokenizer=tokenizer, train_dataset=splits["train"], reward_funcs=rewards,
         reward_weights=[r.weight for r in rewards], output_dir=str(output_dir), seed=cfg.seed,
-        callbacks=callbacks, peft_config=lora_config(cfg.model), report_to=list(cfg.report_to)))
-    trainer.train()
+        callbacks=callbacks, peft_config=None if hasattr(model, "get_base_model") else lora_config(cfg.model),
+        report_to=list(cfg.report_to)))
+    if getattr(trainer, "ref_model", None) is not None:  # the trainer's frozen KL reference is the base model
+        ctx.shared("reference_model", lambda: (trainer.ref_model, tokenizer))
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.optimizer = None  # free the optimizer state before evaluation loads the reference model
     after = held_out("after", trainer.model)
+    lineage = [*read_lineage(resolve_run_model(cfg.model.name_or_path)),
+               {"run": str(output_dir), "task": cfg.task.name, "algo": cfg.algo.name, "start": cfg.model.name_or_path}]
     if cfg.save_model:
         trainer.save_model(str(output_dir / "model"))
         tokenizer.save_pretrained(str(output_dir / "model"))
+        write_lineage(output_dir / "model", lineage[:-1], lineage[-1])
     samples.close()
     metrics = conclude(headline, before, after, cfg.eval.max_perplexity_increase)
+    metrics["lineage"] = [f"{step['task']} ({step['algo']}, {step['run']})" for step in lineage]
+    if curve is not None:
+        curve.add(curve.point(trainer.state.global_step, after.estimate(headline)))
+        metrics["curve"] = curve.points
+        metrics["sample_efficiency"] = sample_efficiency(curve.points, after.metrics[headline].direction)
     if rank == 0:
         write_json(output_dir / "metrics.json", metrics)
+        if after is not None and cfg.eval.interpret:
+            write_json(output_dir / "interpret.json", interpretation(trainer.model, tokenizer, ctx, after))
+        write_report(output_dir)
         print_table(metrics)
     plugins.hook.rlft_run_end(run=ctx, metrics=metrics)
     log.info("rlft: outputs in %s", output_dir)

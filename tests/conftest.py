@@ -42,3 +42,18 @@ def tiny_model():
     from core.models import load_model
 
     return load_model("embedded:tiny")
+
+
+@pytest.fixture(scope="session")
+def debug_run(plugins, tmp_path_factory):
+    """One finished ``experiment=debug`` run with a learning curve: ``(output_dir, metrics)``."""
+    from hydra import compose, initialize_config_dir
+
+    from core.cli import CONF_DIR
+    from core.run import run
+
+    out = tmp_path_factory.mktemp("debug-run")
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=debug", "algo.max_steps=3", "eval.every=2",
+                                           f"output_dir={out}"])
+    return out, run(cfg)

@@ -1,0 +1,109 @@
+"""Atomic, rotated checkpoints for ``transformers.Trainer`` subclasses, and finding one to resume from.
+
+``Trainer`` writes ``checkpoint-N`` file by file, so a run killed mid-save leaves a directory
+that looks complete and is not. :class:`AtomicCheckpoints` makes the trainer write everything
+(weights, optimizer, scheduler, RNG states, trainer state, extra trainer files) into a staging
+directory and publish it with one ``rename``: a ``checkpoint-N`` directory either exists whole or
+not at all. It then keeps the newest ``keep`` checkpoints, retiring old ones by renaming them out
+of the ``checkpoint-*`` namespace before deleting them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+__all__ = ["AtomicCheckpoints", "checkpoints", "latest_checkpoint", "resume_checkpoint"]
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+STAGING = ".checkpoint-staging"
+
+
+def checkpoints(run_dir: str | Path) -> list[Path]:
+    """The published ``checkpoint-N`` directories of a run, oldest first."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir() if p.is_dir() and (m := _CHECKPOINT.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest published checkpoint of a run, or None."""
+    found = checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def resume_checkpoint(resume: Any, output_dir: str | Path) -> Path | None:
+    """Interpret the ``resume`` setting: false/None -> None; true -> the newest checkpoint in
+    ``output_dir`` (None when the run has none yet, so the same command starts or resumes);
+    a path -> that checkpoint, or the newest one inside that run directory."""
+    if resume in (None, False, "false", "False", ""):
+        return None
+    if resume in (True, "true", "True"):
+        return latest_checkpoint(output_dir)
+    path = Path(str(resume)).expanduser()
+    if _CHECKPOINT.match(path.name) and path.is_dir():
+        return path
+    found = latest_checkpoint(path)
+    if found is None:
+        raise ConfigError(f"resume={resume!r}: no checkpoint-N directory there (is it a run directory with "
+                          f"algo.save_steps > 0?)")
+    return found
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class AtomicCheckpoints:
+    """Mixin for a ``transformers.Trainer``: publish each checkpoint with one rename and keep the last ``keep``.
+
+    :attr checkpoints_to_keep: how many checkpoints survive rotation (set by the algorithm from config).
+    """
+
+    checkpoints_to_keep: int = 2
+    _staging: Path | None = None
+
+    def _get_output_dir(self, trial: Any) -> str:
+        return str(self._staging) if self._staging is not None else super()._get_output_dir(trial)  # type: ignore[misc]
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        run_dir = Path(super()._get_output_dir(trial))  # type: ignore[misc]
+        name = f"checkpoint-{self.state.global_step}"  # type: ignore[attr-defined]
+        main = self.args.should_save  # type: ignore[attr-defined]
+        staging = run_dir / STAGING
+        if main:  # left by a run killed mid-save or mid-rotation
+            for leftover in [staging, *run_dir.glob(".retired-checkpoint-*")]:
+                shutil.rmtree(leftover, ignore_errors=True)
+        self._staging = staging
+        try:
+            super()._save_checkpoint(model, trial)  # type: ignore[misc]
+        finally:
+            self._staging = None
+        if not main:
+            return
+        final = run_dir / name
+        if final.exists():  # the same step saved again after a resume
+            self._retire(final)
+        os.replace(staging / name, final)
+        _fsync_dir(run_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        for old in checkpoints(run_dir)[:-max(1, self.checkpoints_to_keep)]:
+            self._retire(old)
+
+    @staticmethod
+    def _retire(path: Path) -> None:
+        trash = path.with_name(f".retired-{path.name}")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(path, trash)
+        shutil.rmtree(trash, ignore_errors=True)

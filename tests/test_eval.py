@@ -1,0 +1,24 @@
+"""``python -m core.eval``: several models on one task, side by side, with intervals and paired verdicts."""
+
+from __future__ import annotations
+
+import json
+
+from core.eval import main, split_argv
+
+
+def test_model_paths_are_split_from_overrides():
+    overrides, models = split_argv(["task=qa", "model.name_or_path=a", "b", "eval.seeds=[0,1]", "c"])
+    assert overrides == ["task=qa", "eval.seeds=[0,1]"] and models == ["a", "b", "c"]
+
+
+def test_two_models_side_by_side(tmp_path, capsys):
+    doc = main(["experiment=debug", f"output_dir={tmp_path}", "model.name_or_path=embedded:tiny", "embedded:tiny"])
+    assert [m["model"] for m in doc["models"]] == ["embedded:tiny", "embedded:tiny"]
+    first, second = doc["models"]
+    headline = doc["headline"]
+    assert "delta" not in first and second["delta"][headline]["verdict"] == "no detectable change"
+    assert first["metrics"][headline] == second["metrics"][headline]  # same weights, greedy: same completions
+    assert json.loads((tmp_path / "eval.json").read_text()) == doc
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["metric", "embedded:tiny", "embedded:tiny"] and table[1].startswith(f"* {headline}")
