@@ -22,3 +22,14 @@ def test_two_models_side_by_side(tmp_path, capsys):
     assert json.loads((tmp_path / "eval.json").read_text()) == doc
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["metric", "embedded:tiny", "embedded:tiny"] and table[1].startswith(f"* {headline}")
+
+
+def test_a_path_that_is_not_a_model_is_one_clear_line(tmp_path, capsys):
+    import pytest
+
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["experiment=debug", f"output_dir={tmp_path}/out", f"model.name_or_path={tmp_path}/notes"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1
+    assert err[0].startswith(f"rlft: error: model.name_or_path='{tmp_path}/notes' could not be loaded")

@@ -76,9 +76,21 @@ def test_resume_setting(tmp_path):
     assert resume_checkpoint(True, tmp_path) is None  # nothing yet: the same command starts the run
     for step in (2, 10, 3):
         (tmp_path / f"checkpoint-{step}").mkdir()
+        for name in ("trainer_state.json", "model.safetensors"):
+            (tmp_path / f"checkpoint-{step}" / name).write_text("{}")
     (tmp_path / "checkpoint-x").mkdir()
     assert resume_checkpoint("true", tmp_path).name == "checkpoint-10"
     assert resume_checkpoint(str(tmp_path), "elsewhere").name == "checkpoint-10"
     assert resume_checkpoint(str(tmp_path / "checkpoint-3"), "elsewhere").name == "checkpoint-3"
     with pytest.raises(ConfigError, match="resume=.*no checkpoint-N directory"):
         resume_checkpoint(str(tmp_path / "empty"), "elsewhere")
+
+
+def test_a_partial_checkpoint_is_refused_naming_the_last_good_one(tmp_path):
+    for step in (2, 3):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-2" / "model.safetensors").write_text("")
+    with pytest.raises(ConfigError, match=r"checkpoint-3 is incomplete \(missing model weights\); "
+                                          r"the last good one is .*checkpoint-2"):
+        resume_checkpoint(True, tmp_path)

@@ -110,3 +110,12 @@ def test_before_and_after_agree_for_an_untrained_model(compose_cfg, plugins, tmp
     after = evaluate(model, tokenizer, test, eval_cfg, rewards, evaluators)
     assert after.completions == before.completions
     assert {n: after.value(n) for n in after.metrics} == {n: before.value(n) for n in before.metrics}
+
+
+def test_a_seeded_run_is_reproducible(debug_run, compose_cfg, tmp_path):
+    from core.run import run
+
+    first_dir, first = debug_run
+    again = run(compose_cfg(["experiment=debug", "algo.max_steps=3", "eval.every=2"], tmp_path))
+    assert (tmp_path / "samples.jsonl").read_text() == (first_dir / "samples.jsonl").read_text()
+    assert again["after"] == first["after"]

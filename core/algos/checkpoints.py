@@ -18,7 +18,7 @@ from typing import Any
 
 from core.errors import ConfigError
 
-__all__ = ["AtomicCheckpoints", "checkpoints", "latest_checkpoint", "resume_checkpoint"]
+__all__ = ["AtomicCheckpoints", "checkpoints", "latest_checkpoint", "resume_checkpoint", "missing_files"]
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 STAGING = ".checkpoint-staging"
@@ -31,6 +31,26 @@ def checkpoints(run_dir: str | Path) -> list[Path]:
         return []
     found = [(int(m.group(1)), p) for p in run_dir.iterdir() if p.is_dir() and (m := _CHECKPOINT.match(p.name))]
     return [p for _, p in sorted(found)]
+
+
+def missing_files(checkpoint: Path) -> list[str]:
+    """What a checkpoint lacks to be resumed from: the trainer state and the weights (or adapter)."""
+    names = {p.name for p in checkpoint.iterdir()} if checkpoint.is_dir() else set()
+    missing = [] if "trainer_state.json" in names else ["trainer_state.json"]
+    if not names & {"model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json",
+                    "pytorch_model.bin"}:
+        missing.append("model weights")
+    return missing
+
+
+def _good(checkpoint: Path, run_dir: Path) -> Path:
+    """``checkpoint`` if it is complete, else a one-line error naming the last good one."""
+    missing = missing_files(checkpoint)
+    if not missing:
+        return checkpoint
+    good = [p for p in checkpoints(run_dir) if not missing_files(p)]
+    hint = f"; the last good one is {good[-1]}" if good else "; the run has no complete checkpoint"
+    raise ConfigError(f"resume: checkpoint {checkpoint} is incomplete (missing {', '.join(missing)}){hint}")
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
@@ -46,15 +66,16 @@ def resume_checkpoint(resume: Any, output_dir: str | Path) -> Path | None:
     if resume in (None, False, "false", "False", ""):
         return None
     if resume in (True, "true", "True"):
-        return latest_checkpoint(output_dir)
+        found = latest_checkpoint(output_dir)
+        return _good(found, Path(output_dir)) if found else None
     path = Path(str(resume)).expanduser()
     if _CHECKPOINT.match(path.name) and path.is_dir():
-        return path
+        return _good(path, path.parent)
     found = latest_checkpoint(path)
     if found is None:
         raise ConfigError(f"resume={resume!r}: no checkpoint-N directory there (is it a run directory with "
                           f"algo.save_steps > 0?)")
-    return found
+    return _good(found, path)
 
 
 def _fsync_dir(path: Path) -> None:
