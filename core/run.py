@@ -52,6 +52,7 @@ from core.report import write_report
 from core.results import check_headline, conclude, print_table
 from core.rewards.checked import CheckedReward, RewardLog
 from core.rewards.spec import prompt_text
+from core.validate import check_config
 
 __all__ = ["main", "run", "build_rewards"]
 
@@ -101,6 +102,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if checkpoint is not None:
         cfg.output_dir = str(checkpoint.parent)
         log.info("rlft: resuming from %s", checkpoint)
+    check_config(cfg, plugins, None if checkpoint is not None else cfg.output_dir)
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
@@ -193,7 +195,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 @report_errors
 def _preflight() -> None:
-    preflight(sys.argv[1:], discover())
+    preflight(sys.argv[1:], discover(), full=True)
 
 
 def main() -> None:
