@@ -81,6 +81,10 @@ TASK_RULES = {
     "max_prompts": (_optional(_int_at_least(1)), "null (all) or an integer >= 1"),
     "eval_prompts": (_optional(_int_at_least(1)), "null (all) or an integer >= 1"),
 }
+DATA_RULES = {  # core.data.DataConfig, which tasks mount at task.data
+    "limit": (_optional(_int_at_least(1)), "null (all rows) or an integer >= 1"),
+    "test_fraction": (lambda v: _number(v) and 0 < v < 1, "between 0 and 1 (exclusive)"),
+}
 LORA_RULES = {
     "r": (_int_at_least(1), "an integer >= 1"),
     "alpha": (_positive, "a positive number"),
@@ -119,6 +123,8 @@ def _task(cfg: Any, plugins: Any) -> list[str]:
             problems.append(f"task.rewards.{i}.name: {exc}")
         if not _number(entry.weight):
             problems.append(f"task.rewards.{i}.weight={entry.weight!r} ({entry.name}): must be a finite number")
+    if OmegaConf.is_dict(task.get("data")):
+        problems += _ranges(task.data, "task.data", DATA_RULES)
     for i, name in enumerate(task.get("evaluators") or []):
         try:
             plugins.evaluators.get(name)

@@ -117,3 +117,16 @@ def test_cli_refuses_before_creating_anything(tmp_path):
     assert errors == ["rlft: error: algo.max_steps=0: must be an integer >= 1",
                       "rlft: error: sandbox.memory_mb must be a positive integer, got -1"], proc.stderr
     assert "Traceback" not in proc.stderr and not run_dir.exists()
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("task.data.limit=0", "task.data.limit=0: must be null (all rows) or an integer >= 1"),
+    ("task.data.test_fraction=1.5", "task.data.test_fraction=1.5: must be between 0 and 1 (exclusive)"),
+])
+def test_data_settings_are_checked(compose_cfg, plugins, tmp_path, override, expected):
+    assert problems(compose_cfg, plugins, ["task=qa", override], tmp_path) == [expected]
+
+
+def test_sentiment_honours_task_data_test_fraction(compose_cfg):
+    assert compose_cfg(["task=sentiment", "task.data.test_fraction=0.5"]).task.test_fraction == 0.5
+    assert compose_cfg(["task=sentiment", "task.test_fraction=0.3"]).task.test_fraction == 0.3
