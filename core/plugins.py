@@ -74,13 +74,12 @@ class Plugins:
         return [c for r in (self.tasks, self.rewards, self.evaluators, self.algorithms) for c in r.clashes]
 
     def failures_for(self, name: str) -> list[PluginFailure]:
-        """Failed plugins that plausibly provided ``name`` (the name appears in the plugin or package name);
-        when none matches, every failure (the missing name may still have been one of theirs)."""
+        """Failed plugins that plausibly provided ``name`` (it appears in the plugin's or package's name)."""
         bare = name.partition("@")[0].lower().replace("-", "_")
         matching = [f for f in self.failures
                     if bare and (bare in f.plugin.lower().replace("-", "_")
                                  or bare in f.package.lower().replace("-", "_"))]
-        return matching or list(self.failures)
+        return matching
 
 
 def _distribution_label(ep: Any) -> str:

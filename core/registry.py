@@ -59,13 +59,13 @@ class Registry(Generic[T]):
     """Items keyed by name, each remembering which plugin and distribution contributed it.
 
     >>> r = Registry("reward")
-    >>> r.add("f1", len, source="plugins.qa")
-    >>> r.get("f1") is len and r.get("f1@rlft") is len
+    >>> r.add("exact_match", len, source="plugins.qa")
+    >>> r.get("exact_match") is len and r.get("exact_match@rlft") is len
     True
-    >>> r.get("f2")
+    >>> r.get("exact_mach")
     Traceback (most recent call last):
     ...
-    core.errors.ConfigError: unknown reward 'f2' (did you mean 'f1'?); available: f1
+    core.errors.ConfigError: unknown reward 'exact_mach' (did you mean 'exact_match'?); available: exact_match
     """
 
     def __init__(self, kind: str) -> None:
@@ -84,10 +84,10 @@ class Registry(Generic[T]):
             return
         others = self._bare.setdefault(name, [])
         if others:
-            first = self._entries[others[0]]
-            self._warn(f"{self.kind} name {name!r} is claimed by two packages, {first.distribution!r} ({first.source}) "
-                       f"and {distribution!r} ({source}); the bare name is ambiguous, use "
-                       f"{first.qualified!r} or {entry.qualified!r}")
+            one, two = sorted([self._entries[others[0]], entry], key=lambda e: e.distribution)
+            self._warn(f"{self.kind} name {name!r} is claimed by two packages, {one.distribution!r} ({one.source}) "
+                       f"and {two.distribution!r} ({two.source}); the bare name is ambiguous, use "
+                       f"{one.qualified!r} or {two.qualified!r}")
         others.append(entry.qualified)
         self._entries[entry.qualified] = entry
 
@@ -99,7 +99,7 @@ class Registry(Generic[T]):
         """The entry for a bare or qualified name; unknown or ambiguous names raise :class:`ConfigError`."""
         if name in self._entries:
             return self._entries[name]
-        choices = self._bare.get(name, [])
+        choices = sorted(self._bare.get(name, []))
         if len(choices) == 1:
             return self._entries[choices[0]]
         if len(choices) > 1:

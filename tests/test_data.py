@@ -71,7 +71,7 @@ def test_group_split_is_seeded_and_keeps_groups_together():
 def test_non_utf8_byte_names_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b'{"a": "ok"}\n{"a": "caf\xe9"}\n')
-    with pytest.raises(DataError, match=r"bad.jsonl: line 2: not UTF-8 \(byte 0xe9 at column 13\)"):
+    with pytest.raises(DataError, match=r"bad.jsonl: line 2: not UTF-8 \(byte 0xe9 at column 11\)"):
         load_jsonl(path)
 
 

@@ -36,7 +36,7 @@ def test_the_debug_config_is_sound(compose_cfg, plugins, tmp_path):
     ("algo.reward_normalization=zscor", "algo.reward_normalization='zscor': must be one of raw, zscore "
                                         "(did you mean 'zscore'?)"),
     ("+algo.trl.loss_typ=dr_grpo", "algo.trl.loss_typ: GRPOConfig has no such field (did you mean 'loss_type'?)"),
-    ("algo.prompts_per_step=3", "= 6 completions must be >= 2 per prompt and divisible by"),
+    ("algo.gradient_accumulation_steps=3", "completions must be >= 2 per prompt and divisible by"),
     ("model.peft=qlora", "model.peft='qlora': must be null (full fine-tuning) or lora"),
     ("model.dtype=float8", "model.dtype='float8': must be one of float32"),
     ("model.name_or_path=embedded:huge", "model.name_or_path='embedded:huge': embedded models are"),
