@@ -130,3 +130,11 @@ def test_data_settings_are_checked(compose_cfg, plugins, tmp_path, override, exp
 def test_sentiment_honours_task_data_test_fraction(compose_cfg):
     assert compose_cfg(["task=sentiment", "task.data.test_fraction=0.5"]).task.test_fraction == 0.5
     assert compose_cfg(["task=sentiment", "task.test_fraction=0.3"]).task.test_fraction == 0.3
+
+
+def test_samples_file_is_created_on_first_write_only(tmp_path):
+    from core.outputs import JsonlWriter
+
+    writer = JsonlWriter(tmp_path / "s" / "samples.jsonl")
+    writer.close()
+    assert not (tmp_path / "s").exists()
