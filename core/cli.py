@@ -78,7 +78,9 @@ def _default_choice(group: str) -> str | None:
 
 
 def _run_dir(cfg: Any, overrides: Sequence[str]) -> str | None:
-    """The directory a run will write to, when it is known before Hydra starts."""
+    """The directory a run will write to, when it is known before Hydra starts (None when resuming)."""
+    if cfg.get("resume") not in (None, False, "false", "False", ""):
+        return None
     if not OmegaConf.is_interpolation(cfg, "output_dir"):
         return str(cfg.output_dir)
     for override in overrides:

@@ -31,7 +31,9 @@ def _number(value: Any) -> bool:
 def _ranges(node: Any, prefix: str, rules: dict[str, tuple[Callable[[Any], bool], str]]) -> list[str]:
     problems = []
     for key, (ok, accepted) in rules.items():
-        value = node.get(key) if node is not None else None
+        if node is None or key not in node:
+            continue
+        value = node.get(key)
         if not ok(value):
             problems.append(f"{prefix}.{key}={value!r}: must be {accepted}")
     return problems
@@ -70,12 +72,16 @@ ALGO_RULES = {
     "weight_decay": (_non_negative, "a number >= 0"),
     "logging_steps": (_int_at_least(1), "an integer >= 1"),
     "save_steps": (_int_at_least(0), "an integer >= 0 (0: only the final model)"),
+    "keep_checkpoints": (_int_at_least(1), "an integer >= 1"),
 }
 EVAL_RULES = {
     "max_new_tokens": (_int_at_least(1), "an integer >= 1"),
     "num_samples": (_int_at_least(1), "an integer >= 1"),
     "temperature": (_non_negative, "a number >= 0 (0: greedy)"),
     "batch_size": (_int_at_least(1), "an integer >= 1"),
+    "every": (_int_at_least(0), "an integer >= 0 (0: only before and after)"),
+    "confidence": (lambda v: _number(v) and 0 < v < 1, "between 0 and 1 (exclusive), e.g. 0.95"),
+    "bootstrap_resamples": (_int_at_least(1), "an integer >= 1"),
 }
 TASK_RULES = {
     "max_prompts": (_optional(_int_at_least(1)), "null (all) or an integer >= 1"),
