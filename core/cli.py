@@ -145,12 +145,16 @@ def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn``; an :class:`RlftError` becomes ``rlft: error: <one line>`` and exit status 2."""
+    """Run ``fn``; an :class:`RlftError` becomes ``rlft: error: <one line>`` and exit status 2,
+    Ctrl-C outside training (where :mod:`core.signals` handles it) one line and exit status 130."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            print("rlft: interrupted", file=sys.stderr)
+            raise SystemExit(130) from None
         except RlftError as exc:
             logging.getLogger("rlft").debug("error", exc_info=True)
             for line in str(exc).splitlines() or [type(exc).__name__]:

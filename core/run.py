@@ -52,6 +52,7 @@ from core.report import write_report
 from core.results import check_headline, conclude, print_table
 from core.rewards.checked import CheckedReward, RewardLog
 from core.rewards.spec import prompt_text
+from core.signals import GracefulStop
 from core.validate import check_config
 
 __all__ = ["main", "run", "build_rewards"]
@@ -140,7 +141,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     before = held_out("before", model)
     reward_log.stage = "train"
-    callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl"))]
+    stop = GracefulStop()
+    callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl")), stop]
     curve = None
     if cfg.eval.enabled:
         def periodic(policy: Any, step: int) -> Any:
@@ -161,6 +163,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if getattr(trainer, "ref_model", None) is not None:  # the trainer's frozen KL reference is the base model
         ctx.shared("reference_model", lambda: (trainer.ref_model, tokenizer))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    stop.finish(trainer.state.global_step, cfg.algo.max_steps, output_dir, lambda: write_json(  # Ctrl-C / SIGTERM
+        output_dir / "metrics.json", {"interrupted_at_step": trainer.state.global_step,
+                                      "before": {} if before is None else {m: before.value(m) for m in before.metrics}}))
     trainer.optimizer = None  # free the optimizer state before evaluation loads the reference model
     after = held_out("after", trainer.model)
     lineage = [*read_lineage(resolve_run_model(cfg.model.name_or_path)),
