@@ -51,3 +51,9 @@ def test_installed_template_passes_the_task_contract(site, tmp_path):
                     "-p", "no:cacheprovider", f"--rootdir={ROOT}", cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "5 passed" in proc.stdout
+
+
+def test_template_own_tests_run_the_rlft_contract(site, tmp_path):
+    proc = run_with(site, "pytest", "-q", "-p", "no:cacheprovider", str(TEMPLATE / "tests"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
