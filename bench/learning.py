@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
     """Run ``python -m core.run task=<task>`` in a child process; return its metrics, wall time and peak RSS."""
     cmd = [sys.executable, "-m", "core.run", f"task={task}", f"output_dir={out}", "report_to=[none]", *extra]
     print("$", " ".join(cmd[1:]), flush=True)
+    shutil.rmtree(out, ignore_errors=True)  # rlft refuses a directory that already holds a run
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:

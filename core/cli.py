@@ -11,7 +11,7 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from core.config import register_schemas
@@ -46,9 +46,48 @@ def group_choices(group: str, plugins: Plugins) -> list[str]:
 def _check_group(override: str, plugins: Plugins) -> None:
     key, _, value = override.lstrip("+").partition("=")
     if key in GROUPS and value not in ("", "null"):
+        registry = {"task": plugins.tasks, "algo": plugins.algorithms}.get(key)
+        if registry is not None and registry.is_ambiguous(value):
+            registry.get(value)  # raises, listing the qualified choices
         choices = group_choices(key, plugins)
         if value not in choices:
-            raise ConfigError(f"unknown {key} {value!r}{did_you_mean(value, choices)}; available: {', '.join(choices)}")
+            failed = plugins.failures_for(value) if key == "task" else []
+            if failed:
+                raise ConfigError(f"task {value!r} is unavailable: {failed[0]}")
+            note = f"; note: {plugins.failures[0]}" if key == "task" and plugins.failures else ""
+            raise ConfigError(f"unknown {key} {value!r}{did_you_mean(value, choices)}; "
+                              f"available: {', '.join(choices)}{note}")
+
+
+def _check_positional(args: Sequence[str], plugins: Plugins) -> None:
+    """``python -m core.run qa`` (no ``task=``) gets a suggestion instead of Hydra's "missing EQUAL"."""
+    previous = ""
+    for arg in args:
+        if "=" not in arg and not arg.startswith("-") and not previous.startswith("-"):
+            groups = [g for g in GROUPS if arg in group_choices(g, plugins)]
+            hint = f"did you mean {groups[0]}={arg}?" if groups else "expected key=value, e.g. task=qa algo.lr=1e-5"
+            raise ConfigError(f"argument {arg!r} is not an override: {hint}")
+        previous = arg
+
+
+def _default_choice(group: str) -> str | None:
+    for item in OmegaConf.load(CONF_DIR / "config.yaml").get("defaults", []):
+        if isinstance(item, (dict, DictConfig)) and group in item:
+            return item[group]
+    return None
+
+
+def _run_dir(cfg: Any, overrides: Sequence[str]) -> str | None:
+    """The directory a run will write to, when it is known before Hydra starts (None when resuming)."""
+    if cfg.get("resume") not in (None, False, "false", "False", ""):
+        return None
+    if not OmegaConf.is_interpolation(cfg, "output_dir"):
+        return str(cfg.output_dir)
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key == "hydra.run.dir" and "${" not in value:
+            return value
+    return None
 
 
 def _unknown_key(exc: BaseException, overrides: list[str]) -> ConfigError | None:
@@ -80,28 +119,46 @@ def _one_line(exc: BaseException) -> str:
     return f"{head}: {cause}" if cause else head
 
 
-def preflight(overrides: Sequence[str], plugins: Plugins) -> Any:
-    """Compose the config once before Hydra does, turning its errors into one clear line."""
-    overrides = [o for o in overrides if "=" in o and not o.lstrip("+~").startswith("hydra") and not o.startswith("-")]
+def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
+    """Compose the config once before Hydra does, turning its errors into one clear line.
+
+    :param args: the command line (overrides and Hydra flags).
+    :param full: also validate the whole config (:func:`core.validate.validate`) and the run directory,
+        raising :class:`core.errors.ConfigErrors` with one line per problem.
+    """
+    _check_positional(args, plugins)
+    overrides = [o for o in args if "=" in o and not o.lstrip("+~").startswith("hydra") and not o.startswith("-")]
     for override in overrides:
         _check_group(override, plugins)
+    if not any(o.lstrip("+").partition("=")[0] == "task" for o in overrides):
+        _check_group(f"task={_default_choice('task')}", plugins)
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            return compose("config", overrides=overrides)
+            cfg = compose("config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _unknown_key(exc, overrides) or ConfigError(_one_line(exc)) from None
+    if full and not {"-m", "--multirun"} & set(args):
+        from core.validate import check_config
+
+        check_config(cfg, plugins, _run_dir(cfg, args))
+    return cfg
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn``; an :class:`RlftError` becomes ``rlft: error: <one line>`` and exit status 2."""
+    """Run ``fn``; an :class:`RlftError` becomes ``rlft: error: <one line>`` and exit status 2,
+    Ctrl-C outside training (where :mod:`core.signals` handles it) one line and exit status 130."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            print("rlft: interrupted", file=sys.stderr)
+            raise SystemExit(130) from None
         except RlftError as exc:
             logging.getLogger("rlft").debug("error", exc_info=True)
-            print(f"rlft: error: {exc}", file=sys.stderr)
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                print(f"rlft: error: {line}", file=sys.stderr)
             raise SystemExit(2) from None
 
     return wrapper

@@ -41,7 +41,8 @@ class TaskConfig:
     max_prompts: int | None = _help("Cap on training prompts (None: all).", None)
     eval_prompts: int | None = _help("Held-out prompts used for evaluation (None: all).", 64)
     seed: int = _help("Seed of the train/held-out split and of generated data.", 0)
-    system_prompt: str | None = _help("System message prepended to every prompt (None: task default).", None)
+    system_prompt: str | None = _help("System message for every prompt; each task applies it (rlft core does not), "
+                                      "None: the task's default.", None)
     rewards: list[RewardEntry] = _help("Reward components: name, weight, args.", [])
     evaluators: list[str] = _help("Held-out evaluators run before and after training.", [])
     metric: str | None = _help("The headline held-out metric (e.g. 'qa/f1'): learning curves, verdicts, reports. "

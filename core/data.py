@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,22 +61,45 @@ def load_jsonl(path: str | Path, required: Sequence[str] = (), columns: dict[str
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    rows = []
-    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")) as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}: line {lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(_rename(row, columns or {}))
-            if limit and len(rows) >= limit:
-                break
+    _check_limit(limit)
+    rows: list[dict[str, Any]] = []
+    lineno = 0
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                row = _parse_line(raw, path, lineno)
+                if row is None:
+                    continue
+                rows.append(_rename(row, columns or {}))
+                if limit is not None and len(rows) >= limit:
+                    break
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{path}: truncated or corrupt gzip file after line {lineno} ({exc})") from None
     validate_rows(rows, required, str(path))
     return rows
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"task.data.limit={limit!r}: must be null (all rows) or an integer >= 1")
+
+
+def _parse_line(raw: bytes, path: Path, lineno: int) -> dict[str, Any] | None:
+    """One JSONL line as a dict (None for a blank line); bad bytes or JSON name the file and line."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: line {lineno}: not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                        ) from None
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}: line {lineno}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 def load_hf(name_or_path: str, *, split: str = "train", name: str | None = None, revision: str | None = None,
@@ -85,7 +109,10 @@ def load_hf(name_or_path: str, *, split: str = "train", name: str | None = None,
     directory / data file (json, jsonl, csv, parquet)."""
     from datasets import load_dataset
 
+    _check_limit(limit)
     local = Path(name_or_path).expanduser()
+    if local.is_file() and local.name.endswith((".jsonl", ".jsonl.gz")):  # our reader names the exact line of a bad row
+        return load_jsonl(local, required, columns, limit)
     try:
         if local.is_file():
             kind = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}.get(local.suffix)
@@ -99,7 +126,7 @@ def load_hf(name_or_path: str, *, split: str = "train", name: str | None = None,
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"dataset {name_or_path!r} (split {split!r}) could not be loaded: {first}") from exc
-    if limit:
+    if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     rows = [_rename(row, columns or {}) for row in ds]
     validate_rows(rows, required, f"dataset {name_or_path!r}")
@@ -126,8 +153,12 @@ def split_rows(rows: Sequence[dict[str, Any]], test_fraction: float, seed: int,
     if not 0 < test_fraction < 1:
         raise ConfigError(f"task.data.test_fraction={test_fraction} must be between 0 and 1")
     keys = list(dict.fromkeys(group(r) if group else i for i, r in enumerate(rows)))
+    if len(keys) < 2:
+        what = "group (rows sharing e.g. one passage or topic are held out together)" if group else "row"
+        raise DataError(f"only {len(keys)} distinct {what} among {len(rows)} rows: nothing is left to train on "
+                        f"after holding out task.data.test_fraction={test_fraction}; the data needs at least 2")
     random.Random(seed).shuffle(keys)
-    n_test = max(1, round(len(keys) * test_fraction))
+    n_test = min(max(1, round(len(keys) * test_fraction)), len(keys) - 1)
     test_keys = set(keys[:n_test])
     train, test = [], []
     for i, row in enumerate(rows):

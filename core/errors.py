@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["RlftError", "ConfigError", "PluginError", "RewardError", "DataError", "ModelError", "did_you_mean"]
+__all__ = ["RlftError", "ConfigError", "ConfigErrors", "PluginError", "RewardError", "DataError", "ModelError", "did_you_mean"]
 
 
 class RlftError(Exception):
@@ -14,6 +14,14 @@ class RlftError(Exception):
 
 class ConfigError(RlftError):
     """A config key or value is wrong (unknown task, bad override, bad weight...)."""
+
+
+class ConfigErrors(ConfigError):
+    """Several config problems found at once; each is one line (``problems``), printed one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class PluginError(RlftError):

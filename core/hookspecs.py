@@ -71,7 +71,8 @@ def rlft_evaluators() -> list[EvaluatorSpec]:
     """Contribute held-out evaluators by name, usable by any task's ``evaluators:`` list.
 
     An evaluator is ``fn(prompts, completions, **columns) -> dict[str, float]``; completions
-    for the same prompt are contiguous. Wrap it with :func:`core.evaluator`.
+    for the same prompt are contiguous, and ``prompts`` and every column are repeated once per
+    completion (``len(prompts) == len(completions)``, as for rewards). Wrap it with :func:`core.evaluator`.
 
     :return: a list of :class:`core.EvaluatorSpec`.
     """

@@ -7,11 +7,13 @@ and ``RLFT_PLUGINS=mod1,mod2`` to register extra plugin modules by import path.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
+import types
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 from typing import Any
 
 import pluggy
@@ -59,11 +61,25 @@ class Plugins:
     algorithms: Registry[type] = field(default_factory=lambda: Registry("algorithm"))
     failures: list[PluginFailure] = field(default_factory=list)
     packages: dict[str, str] = field(default_factory=dict)
+    distributions: dict[str, str] = field(default_factory=dict)
 
     @property
     def hook(self) -> Any:
         """Shortcut to ``pm.hook`` for lifecycle notifications."""
         return self.pm.hook
+
+    @property
+    def clashes(self) -> list[str]:
+        """One warning line per name two packages both contributed."""
+        return [c for r in (self.tasks, self.rewards, self.evaluators, self.algorithms) for c in r.clashes]
+
+    def failures_for(self, name: str) -> list[PluginFailure]:
+        """Failed plugins that plausibly provided ``name`` (it appears in the plugin's or package's name)."""
+        bare = name.partition("@")[0].lower().replace("-", "_")
+        matching = [f for f in self.failures
+                    if bare and (bare in f.plugin.lower().replace("-", "_")
+                                 or bare in f.package.lower().replace("-", "_"))]
+        return matching
 
 
 def _distribution_label(ep: Any) -> str:
@@ -89,22 +105,39 @@ def _register_entry_points(pm: pluggy.PluginManager, plugins: Plugins) -> None:
             log.warning("rlft: %s; its tasks are unavailable", failure)
             continue
         plugins.packages[ep.name] = label
+        plugins.distributions[ep.name] = dist.name if dist is not None else ep.name
 
 
-def _register_modules(pm: pluggy.PluginManager, names: list[str], package: str) -> None:
+@functools.lru_cache(maxsize=1)
+def _installed_modules() -> dict[str, list[str]]:
+    return dict(packages_distributions())
+
+
+def _module_distribution(obj: object, default: str) -> str:
+    """The distribution that installed the module ``obj`` comes from (``default`` when none does)."""
+    module = obj.__name__ if isinstance(obj, types.ModuleType) else getattr(obj, "__module__", None)
+    top = (module or "").partition(".")[0]
+    dists = _installed_modules().get(top, [])
+    return dists[0] if len(dists) == 1 else default
+
+
+def _register_modules(pm: pluggy.PluginManager, plugins: Plugins, names: list[str], package: str | None) -> None:
     for name in names:
         if not pm.has_plugin(name):
             try:
-                pm.register(importlib.import_module(name), name=name)
+                module = importlib.import_module(name)
+                pm.register(module, name=name)
             except Exception as exc:
-                raise PluginError(f"plugin module {name!r} ({package}) failed to import: "
+                raise PluginError(f"plugin module {name!r} ({package or '$' + PLUGINS_ENV}) failed to import: "
                                   f"{type(exc).__name__}: {exc}") from exc
+            plugins.distributions[name] = package or _module_distribution(module, name)
 
 
 def _collect(plugins: Plugins, hook_name: str, registry: Registry, convert: Any) -> None:
     """Call one collection hook plugin by plugin, so a failing plugin is named and skipped."""
     for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
         source = f"{impl.plugin_name} ({plugins.packages.get(impl.plugin_name, 'core')})"
+        distribution = plugins.distributions.get(impl.plugin_name, OWN_DISTRIBUTION)
         try:
             items = impl.function() or []
             converted = [convert(item) for item in items]
@@ -115,7 +148,7 @@ def _collect(plugins: Plugins, hook_name: str, registry: Registry, convert: Any)
             log.warning("rlft: %s", failure)
             continue
         for name, item in converted:
-            registry.add(name, item, source)
+            registry.add(name, item, source, distribution)
 
 
 def _task_item(cls: Any) -> tuple[str, Any]:
@@ -132,12 +165,14 @@ def load_plugins(extra: tuple[object, ...] = ()) -> Plugins:
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
     plugins = Plugins(pm)
-    _register_modules(pm, list(CORE_PLUGINS), OWN_DISTRIBUTION)
+    _register_modules(pm, plugins, list(CORE_PLUGINS), OWN_DISTRIBUTION)
     _register_entry_points(pm, plugins)
     env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
-    _register_modules(pm, env_modules, f"${PLUGINS_ENV}")
+    _register_modules(pm, plugins, env_modules, None)
     for obj in extra:
-        pm.register(obj)
+        name = pm.register(obj)
+        if name is not None:
+            plugins.distributions[name] = _module_distribution(obj, "local")
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -155,11 +190,12 @@ RECOMMENDABLE = ("algo", "eval")
 
 
 def register_task_configs(plugins: Plugins) -> None:
-    """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>``,
-    and its ``recommended:`` algo/eval settings as ``task_settings/<name>``, which the root
-    config merges after the chosen algo and before experiments and command-line overrides."""
+    """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>@<distribution>``,
+    and as ``task/<name>`` too when no other package claims that name; its ``recommended:`` algo/eval
+    settings go to ``task_settings/<same name>``, which the root config merges after the chosen algo and
+    before experiments and command-line overrides."""
     cs = ConfigStore.instance()
-    for name in plugins.tasks:
+    for name in plugins.tasks.all_names():
         cls = plugins.tasks.get(name)
         try:
             node = OmegaConf.structured(cls.config_class)

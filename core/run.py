@@ -52,6 +52,8 @@ from core.report import write_report
 from core.results import check_headline, conclude, print_table
 from core.rewards.checked import CheckedReward, RewardLog
 from core.rewards.spec import prompt_text
+from core.signals import GracefulStop
+from core.validate import check_config
 
 __all__ = ["main", "run", "build_rewards"]
 
@@ -101,6 +103,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if checkpoint is not None:
         cfg.output_dir = str(checkpoint.parent)
         log.info("rlft: resuming from %s", checkpoint)
+    check_config(cfg, plugins, None if checkpoint is not None else cfg.output_dir)
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
@@ -138,7 +141,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     before = held_out("before", model)
     reward_log.stage = "train"
-    callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl"))]
+    stop = GracefulStop()
+    callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl")), stop]
     curve = None
     if cfg.eval.enabled:
         def periodic(policy: Any, step: int) -> Any:
@@ -159,6 +163,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if getattr(trainer, "ref_model", None) is not None:  # the trainer's frozen KL reference is the base model
         ctx.shared("reference_model", lambda: (trainer.ref_model, tokenizer))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    stop.finish(trainer.state.global_step, cfg.algo.max_steps, output_dir, lambda: write_json(  # Ctrl-C / SIGTERM
+        output_dir / "metrics.json", {"interrupted_at_step": trainer.state.global_step,
+                                      "before": {} if before is None else {m: before.value(m) for m in before.metrics}}))
     trainer.optimizer = None  # free the optimizer state before evaluation loads the reference model
     after = held_out("after", trainer.model)
     lineage = [*read_lineage(resolve_run_model(cfg.model.name_or_path)),
@@ -193,7 +200,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 @report_errors
 def _preflight() -> None:
-    preflight(sys.argv[1:], discover())
+    preflight(sys.argv[1:], discover(), full=True)
 
 
 def main() -> None:

@@ -66,3 +66,43 @@ def test_group_split_is_seeded_and_keeps_groups_together():
     assert split_rows(rows, 0.25, seed=2, group=lambda r: r["passage"])[1] != test
     with pytest.raises(ConfigError, match="test_fraction"):
         split_rows(rows, 1.5, seed=0)
+
+
+def test_non_utf8_byte_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"a": "ok"}\n{"a": "caf\xe9"}\n')
+    with pytest.raises(DataError, match=r"bad.jsonl: line 2: not UTF-8 \(byte 0xe9 at column 11\)"):
+        load_jsonl(path)
+
+
+def test_truncated_gzip_is_a_data_error(tmp_path):
+    import gzip
+
+    whole = gzip.compress(b"".join(b'{"a": %d}\n' % i for i in range(2000)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match="cut.jsonl.gz: truncated or corrupt gzip file after line"):
+        load_jsonl(path)
+
+
+def test_hf_loader_reads_local_jsonl_with_exact_line_numbers(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"q": 1}\n{"q": 2}\n{"q": \n{"q": 4}\n')
+    with pytest.raises(DataError, match="rows.jsonl: line 3: invalid JSON"):
+        load_hf(str(path))
+
+
+def test_limit_zero_is_refused_not_all_rows(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"q": 1}\n{"q": 2}\n')
+    with pytest.raises(ConfigError, match=r"task.data.limit=0: must be null \(all rows\) or an integer >= 1"):
+        load_jsonl(path, limit=0)
+    assert len(load_jsonl(path, limit=1)) == 1
+
+
+def test_single_group_cannot_be_split_and_says_why():
+    rows = [{"passage": "same", "q": i} for i in range(10)]
+    with pytest.raises(DataError, match=r"only 1 distinct group .* among 10 rows: nothing is left to train on"):
+        split_rows(rows, 0.2, seed=0, group=lambda r: r["passage"])
+    train, test = split_rows([{"p": i % 2} for i in range(4)], 0.9, seed=0, group=lambda r: r["p"])
+    assert train and test

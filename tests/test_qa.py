@@ -22,7 +22,9 @@ DATA = Path(__file__).parent / "data" / "qa"
 
 def make_cfg(**overrides):
     """A qa task config (schema + qa.yaml defaults) with dotted-key overrides."""
-    cfg = OmegaConf.merge(OmegaConf.structured(QAConfig), OmegaConf.load(QATask.config_file))
+    defaults = OmegaConf.load(QATask.config_file)
+    defaults.pop("recommended", None)  # root-level algo/eval settings, not task keys (core.plugins)
+    cfg = OmegaConf.merge(OmegaConf.structured(QAConfig), defaults)
     cfg.name = "qa"
     for key, value in overrides.items():
         OmegaConf.update(cfg, key, value, merge=False)
@@ -279,3 +281,11 @@ def test_held_out_passages_never_reach_training(compose_cfg, tmp_path, tiny_mode
     assert trained <= {p[-1]["content"] for p in splits["train"]["prompt"]}
     assert not trained & held_out
     assert evaluated <= held_out
+
+
+def test_rows_sharing_one_passage_say_so_instead_of_blaming_max_prompts(tmp_path):
+    path = tmp_path / "one_passage.jsonl"
+    path.write_text("".join(json.dumps({"context": "Kelsbury is a town on the River Lorn.", "question": q,
+                                        "answers": ["River Lorn"]}) + "\n" for q in ("Which river?", "Where?", "What?")))
+    with pytest.raises(DataError, match=r"only 1 distinct group .* among 3 rows: nothing is left to train on"):
+        QATask(make_cfg(**{"data.source": "jsonl", "data.path": str(path)})).splits()

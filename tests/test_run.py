@@ -10,7 +10,7 @@ import torch
 
 from core.callbacks import NonFiniteGuard
 from core.config import EvalConfig
-from core.errors import DataError, RewardError, RlftError
+from core.errors import ConfigError, RewardError, RlftError
 from core.evaluate import evaluate
 from core.generation import generate
 from core.rewards.spec import reward
@@ -44,9 +44,10 @@ def test_other_algorithms_and_lora_train(compose_cfg, tmp_path, overrides):
     assert ("adapter_model.safetensors" in saved) == ("model.peft=lora" in overrides)
 
 
-def test_empty_dataset_is_refused(compose_cfg, tmp_path):
-    with pytest.raises(DataError, match="task 'sentiment': the 'train' split is empty"):
-        run(compose_cfg([*DEBUG, "task.max_prompts=0"], tmp_path))
+def test_empty_dataset_is_refused_before_anything_is_written(compose_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"task.max_prompts=0: must be null \(all\) or an integer >= 1"):
+        run(compose_cfg([*DEBUG, "task.max_prompts=0"], tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
 
 
 @reward("nan_after_first_call")

@@ -51,3 +51,23 @@ def test_installed_template_passes_the_task_contract(site, tmp_path):
                     "-p", "no:cacheprovider", f"--rootdir={ROOT}", cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "5 passed" in proc.stdout
+
+
+def test_template_own_tests_run_the_rlft_contract(site, tmp_path):
+    proc = run_with(site, "pytest", "-q", "-p", "no:cacheprovider", str(TEMPLATE / "tests"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+
+def test_new_task_scaffold_installs_and_passes_the_contract(tmp_path):
+    from core.new_task import scaffold
+
+    package = scaffold("word_game", tmp_path / "pkg")
+    assert (package / "rlft_task_word_game" / "word_game.yaml").exists()
+    assert 'word_game = "rlft_task_word_game"' in (package / "pyproject.toml").read_text()
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(package)], check=True, timeout=300)
+    proc = run_with(target, "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -11,9 +12,10 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
 
 from core.config import AlgoConfig
-from core.errors import ConfigError
+from core.errors import ConfigError, did_you_mean
 
-__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "trl_common_args"]
+__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "trl_common_args",
+           "trl_key_problems"]
 
 
 @dataclass
@@ -45,6 +47,17 @@ class Algorithm:
     def build_trainer(self, inputs: TrainInputs) -> Trainer:
         """Return a ready trainer."""
         raise NotImplementedError
+
+    def check(self) -> list[str]:
+        """Problems with ``self.cfg`` specific to this algorithm, one line each, found before any model loads."""
+        return []
+
+
+def trl_key_problems(trl_args: Any, config_class: type) -> list[str]:
+    """One line per ``algo.trl`` key that ``config_class`` (a TRL config dataclass) has no field for."""
+    names = [f.name for f in dataclasses.fields(config_class) if f.init]
+    return [f"algo.trl.{key}: {config_class.__name__} has no such field{did_you_mean(str(key), names)}"
+            for key in dict(trl_args or {}) if key not in names]
 
 
 def world_size() -> int:

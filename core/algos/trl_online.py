@@ -6,10 +6,10 @@ from transformers import Trainer
 
 import functools
 
-from core.algos.base import Algorithm, TrainInputs, trl_common_args
+from core.algos.base import Algorithm, TrainInputs, trl_common_args, trl_key_problems
 from core.algos.checkpoints import AtomicCheckpoints
 from core.algos.fast_trl import AutocastGeneration, SharedPrefixLogps
-from core.errors import ConfigError
+from core.errors import ConfigError, did_you_mean
 
 __all__ = ["GRPO", "RLOO", "rlft_trainer"]
 
@@ -21,21 +21,32 @@ def rlft_trainer(trainer_cls: type) -> type:
                 {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's checkpoints and fast paths."})
 
 
+AGGREGATION = {"raw": "sum_then_normalize", "zscore": "normalize_then_sum"}
+
+
 class GRPO(Algorithm):
     """Group Relative Policy Optimization (TRL ``GRPOTrainer``)."""
 
     name = "grpo"
     description = "Group Relative Policy Optimization (TRL GRPOTrainer)"
 
+    def check(self) -> list[str]:
+        """``reward_normalization`` is raw or zscore; every ``algo.trl`` key is a ``GRPOConfig`` field."""
+        from trl import GRPOConfig
+
+        problems = trl_key_problems(self.cfg.trl, GRPOConfig)
+        if self.cfg.reward_normalization not in AGGREGATION:
+            problems.insert(0, f"algo.reward_normalization={self.cfg.reward_normalization!r}: must be one of "
+                               f"{', '.join(AGGREGATION)}{did_you_mean(str(self.cfg.reward_normalization), AGGREGATION)}")
+        return problems
+
     def build_trainer(self, inputs: TrainInputs) -> Trainer:
         from trl import GRPOConfig, GRPOTrainer
 
         args = trl_common_args(self.cfg, inputs)
-        aggregation = {"raw": "sum_then_normalize", "zscore": "normalize_then_sum"}
-        if self.cfg.reward_normalization not in aggregation:
-            raise ConfigError(f"algo.reward_normalization={self.cfg.reward_normalization!r} is not one of "
-                              f"{', '.join(aggregation)}")
-        args.setdefault("multi_objective_aggregation", aggregation[self.cfg.reward_normalization])
+        if self.check():
+            raise ConfigError(self.check()[0])
+        args.setdefault("multi_objective_aggregation", AGGREGATION[self.cfg.reward_normalization])
         trainer = rlft_trainer(GRPOTrainer)(model=inputs.model, reward_funcs=inputs.reward_funcs,
                                             args=GRPOConfig(**args), train_dataset=inputs.train_dataset,
                                             processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
@@ -50,11 +61,21 @@ class RLOO(Algorithm):
     name = "rloo"
     description = "REINFORCE Leave-One-Out (TRL RLOOTrainer)"
 
+    def check(self) -> list[str]:
+        """``reward_normalization`` is raw (rloo has no zscore); every ``algo.trl`` key is an ``RLOOConfig`` field."""
+        from trl import RLOOConfig
+
+        problems = trl_key_problems(self.cfg.trl, RLOOConfig)
+        if self.cfg.reward_normalization != "raw":
+            problems.insert(0, f"algo.reward_normalization={self.cfg.reward_normalization!r}: must be raw with "
+                               f"algo=rloo ('zscore' needs algo=grpo)")
+        return problems
+
     def build_trainer(self, inputs: TrainInputs) -> Trainer:
         from trl import RLOOConfig, RLOOTrainer
 
-        if self.cfg.reward_normalization != "raw":
-            raise ConfigError("algo.reward_normalization='zscore' is only supported by algo=grpo; use 'raw' with rloo")
+        if self.check():
+            raise ConfigError(self.check()[0])
         args = trl_common_args(self.cfg, inputs)
         trainer = rlft_trainer(RLOOTrainer)(model=inputs.model, reward_funcs=inputs.reward_funcs,
                                             args=RLOOConfig(**args), train_dataset=inputs.train_dataset,
