@@ -103,8 +103,8 @@ def test_export_is_trl_preference_format_with_agreement(store, tmp_path):
         for pid, choice in enumerate(choices, start=1):
             store.judge(f"{rater}-{pid}-uid", pid, rater, choice)
     summary = export(store, tmp_path / "prefs")
-    assert summary["rows"] == 6 and summary["pairs"] == 3
-    assert summary["agreement"]["comparisons"] == 3 and summary["agreement"]["raw"] == pytest.approx(1 / 3)
+    assert summary["rows"] == 6 and summary["pairs"] == 4
+    assert summary["agreement"]["comparisons"] == 3 and summary["agreement"]["raw"] == pytest.approx(1 / 3, abs=1e-3)
     rows = [json.loads(line) for line in open(tmp_path / "prefs.jsonl")]
     first = rows[0]
     assert first["prompt"] == [{"role": "user", "content": "Question 1?"}]
