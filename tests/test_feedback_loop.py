@@ -69,7 +69,7 @@ def test_generate_pairs_and_simulated_rater(tmp_path, plugins):
     pair = store.pair(1)
     assert pair["task"] == "qa" and pair["model_a"] == "embedded:tiny" and "answers" in pair["columns"]
     assert isinstance(pair["reward_a"], float) and isinstance(pair["reward_b"], float)
-    counts = simulate(store, "length_target", ctx, reward_args={"target": 3})
+    counts = simulate(store, "length_target", ctx, reward_args={"max_len": 3})
     assert sum(counts.values()) == 4 and len(store.judgements()) == 4
 
 

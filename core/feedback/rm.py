@@ -114,7 +114,8 @@ def train_rm(preferences: str | Path, out: str | Path, base: str = "embedded:smo
 
     args = RewardConfig(output_dir=str(out), num_train_epochs=epochs, learning_rate=lr or (1e-4 if lora else 5e-5),
                         per_device_train_batch_size=batch_size, max_length=max_length, report_to=["none"],
-                        save_strategy="no", logging_steps=5, seed=seed, dataloader_pin_memory=False)
+                        save_strategy="no", logging_steps=5, seed=seed, dataloader_pin_memory=False,
+                        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     peft = LoraConfig(task_type="SEQ_CLS", r=16, lora_alpha=32, target_modules="all-linear") if lora else None
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(train), processing_class=tokenizer,
                             peft_config=peft)
