@@ -76,11 +76,13 @@ def _load_rm(path: str) -> tuple[Any, Any]:
 
 def train_rm(preferences: str | Path, out: str | Path, base: str = "embedded:smollm2-135m", lora: bool | None = None,
              epochs: float = 3.0, lr: float | None = None, batch_size: int = 8, test_fraction: float = 0.2,
-             seed: int = 0, limit: int | None = None, max_length: int = 512) -> dict[str, Any]:
+             seed: int = 0, limit: int | None = None, max_length: int = 512,
+             eval_preferences: str | Path | None = None) -> dict[str, Any]:
     """Train a reward model on an export's pairs; write ``out/`` (model, tokenizer, ``metrics.json``).
 
     Returns the metrics: train/held-out pair counts and held-out pairwise accuracy (the share of
-    held-out pairs whose chosen side scores higher), before and after training.
+    held-out pairs whose chosen side scores higher), before and after training. The held-out pairs are
+    ``test_fraction`` of the file, or all of ``eval_preferences`` (then every pair of the file trains).
     """
     from peft import LoraConfig
     from transformers import AutoModelForSequenceClassification
@@ -98,11 +100,17 @@ def train_rm(preferences: str | Path, out: str | Path, base: str = "embedded:smo
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
     lora = lora if lora is not None else sum(p.numel() for p in model.parameters()) > 50_000_000
-    rows = [{"chosen": render_pair_text(tokenizer, r["prompt"], r["chosen"]),
-             "rejected": render_pair_text(tokenizer, r["prompt"], r["rejected"])} for r in pairs]
+    def render(ds: Any) -> list[dict[str, str]]:
+        return [{"chosen": render_pair_text(tokenizer, r["prompt"], r["chosen"]),
+                 "rejected": render_pair_text(tokenizer, r["prompt"], r["rejected"])} for r in ds]
+
+    rows = render(pairs)
     random.Random(seed).shuffle(rows)
-    n_test = max(1, int(round(len(rows) * test_fraction)))
-    train, test = rows[n_test:], rows[:n_test]
+    if eval_preferences is not None:
+        train, test = rows, render(load_preferences(eval_preferences))
+    else:
+        n_test = max(1, int(round(len(rows) * test_fraction)))
+        train, test = rows[n_test:], rows[:n_test]
 
     def accuracy() -> float:
         sc = score_texts(model, tokenizer, [r["chosen"] for r in test], max_length=max_length)
