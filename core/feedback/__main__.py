@@ -124,9 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "simulate":
         simulate(a)
     elif a.command == "export":
+        from pathlib import Path
+
         from core.feedback.export import export
         from core.feedback.store import Store
 
+        if not Path(a.db).is_file():
+            raise ConfigError(f"--db {a.db!r}: no such database (python -m core.feedback serve creates it)")
         print(json.dumps(export(Store(a.db), a.out), indent=2))
     elif a.command == "train-rm":
         from core.feedback.rm import train_rm
