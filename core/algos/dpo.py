@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from omegaconf import MISSING
 from transformers import Trainer
 
-from core.algos.base import Algorithm, TrainInputs
+import torch
+
+from core.algos.base import Algorithm, TrainInputs, bf16_supported
 from core.config import AlgoConfig
 from core.errors import ConfigError
 
@@ -58,9 +60,12 @@ class DPO(Algorithm):
             beta=cfg.beta, loss_type=[cfg.loss_type], max_length=cfg.max_length, max_grad_norm=cfg.max_grad_norm,
             warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler_type, weight_decay=cfg.weight_decay,
             logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps > 0 else "no",
-            save_steps=cfg.save_steps if cfg.save_steps > 0 else 500, bf16=cfg.bf16,
+            save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
+            bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
             gradient_checkpointing=cfg.gradient_checkpointing, report_to=list(inputs.report_to or ["none"]),
             seed=inputs.seed, dataloader_pin_memory=False)
+        if args["bf16"] and not torch.cuda.is_available():
+            args["use_cpu"] = True  # accelerate's CPU bf16 autocast, as for the online algorithms
         args.update(dict(cfg.trl))
         return DPOTrainer(model=inputs.model, args=DPOConfig(**args), train_dataset=pairs,
                           processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
