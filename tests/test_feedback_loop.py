@@ -10,7 +10,7 @@ import pytest
 
 from core.feedback.store import Store
 
-MARGIN = 0.25  # held-out pairwise accuracy must beat chance (0.5) by this much
+MARGIN = 0.4  # held-out pairwise accuracy must beat chance (0.5) by this much (measured: 1.0)
 
 
 def rule_preferences(path, n: int = 120, seed: int = 0) -> None:
@@ -46,6 +46,7 @@ def test_reward_model_learns_the_rule(trained_rm):
     out, metrics = trained_rm
     assert metrics["heldout_pairs"] == 24 and metrics["train_pairs"] == 96 and metrics["lora"] is False
     assert metrics["heldout_accuracy"] >= 0.5 + MARGIN, metrics
+    assert metrics["heldout_accuracy"] > metrics["heldout_accuracy_before"], metrics  # training, not the random head
     assert json.loads((out / "metrics.json").read_text())["heldout_accuracy"] == metrics["heldout_accuracy"]
 
 
