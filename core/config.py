@@ -53,7 +53,7 @@ class TaskConfig:
 class AlgoConfig:
     """RL algorithm settings shared by all algorithms."""
 
-    name: str = _help("Algorithm: grpo, rloo.")
+    name: str = _help("Algorithm: grpo, rloo, dpo.")
     lr: float = _help("Peak learning rate (AdamW).", 1e-5)
     max_steps: int = _help("Optimizer steps to train.", 16)
     prompts_per_step: int = _help("Distinct prompts per optimizer step (across all devices).", 2)
@@ -153,4 +153,7 @@ def register_schemas() -> None:
     cs = ConfigStore.instance()
     cs.store(name="rlft_schema", node=RunConfig)
     cs.store(group="algo", name="algo_schema", node=AlgoConfig)
+    from core.algos.dpo import DPOAlgoConfig  # imported here: core.algos imports this module
+
+    cs.store(group="algo", name="dpo_schema", node=DPOAlgoConfig)
     cs.store(group="model", name="model_schema", node=ModelConfig)

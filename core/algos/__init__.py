@@ -7,13 +7,14 @@ This module is itself a core plugin: it contributes the built-in algorithms thro
 from __future__ import annotations
 
 from core.algos.base import Algorithm, TrainInputs
+from core.algos.dpo import DPO
 from core.algos.trl_online import GRPO, RLOO
 from core.hookspecs import hookimpl
 
-__all__ = ["Algorithm", "TrainInputs", "GRPO", "RLOO", "rlft_algorithms"]
+__all__ = ["Algorithm", "TrainInputs", "GRPO", "RLOO", "DPO", "rlft_algorithms"]
 
 
 @hookimpl
 def rlft_algorithms() -> list[type[Algorithm]]:
     """The built-in algorithms."""
-    return [GRPO, RLOO]
+    return [GRPO, RLOO, DPO]

@@ -6,7 +6,8 @@ Rewards (use them by name in any task's ``rewards:`` list; ``python -m core.rewa
 - relevance: ``relevance`` (MiniLM cosine between the completion and its prompt or a column);
 - diversity: ``distinct_n``, ``self_bleu_diversity`` (within a GRPO group), ``repetition_penalty``;
 - form: ``length_target``, ``regex_match``, ``valid_json``, ``truncation_penalty``;
-- safety: ``safety_penalty`` (profanity, slurs and unsafe phrases).
+- safety: ``safety_penalty`` (profanity, slurs and unsafe phrases);
+- human feedback: ``human_rm`` (a reward model trained by ``python -m core.feedback train-rm``).
 
 Evaluators: ``relevance``, ``diversity`` (distinct-1/2, repetition rate), ``length``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from core.evaluators import EvaluatorSpec, as_evaluator_spec
 from core.hookspecs import hookimpl
+from core.feedback.rm import human_rm
 from core.rewards.diversity import distinct_n, diversity_stats, repetition_penalty, self_bleu_diversity
 from core.rewards.form import length_stats, length_target, regex_match, truncation_penalty, valid_json
 from core.rewards.quality import fluency
@@ -26,7 +28,7 @@ __all__ = ["GENERIC_REWARDS", "GENERIC_EVALUATORS", "rlft_rewards", "rlft_evalua
 
 GENERIC_REWARDS: list = [
     fluency, relevance, distinct_n, self_bleu_diversity, repetition_penalty, length_target, regex_match,
-    valid_json, truncation_penalty, safety_penalty,
+    valid_json, truncation_penalty, safety_penalty, human_rm,
 ]
 
 GENERIC_EVALUATORS: list = [relevance_stats, diversity_stats, length_stats]
