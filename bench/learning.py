@@ -87,7 +87,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         ax.bar([0, 1], values, yerr=errors, capsize=6, color=["#9aa5b1", "#2f6fb0"])
         ax.set_xticks([0, 1], ["before", "after"])
         ax.set_title(f"{r['task']}\n{name}", fontsize=9)
-        ax.text(0.5, 0.98, m["delta"][name]["verdict"], transform=ax.transAxes, ha="center", va="top", fontsize=8)
+        ax.set_xlabel(m["delta"][name]["verdict"], fontsize=9, fontweight="bold")
     fig.suptitle("held-out headline metric, 95% bootstrap intervals", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

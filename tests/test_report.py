@@ -60,3 +60,28 @@ def test_compare_runs_side_by_side(debug_run, tmp_path, capsys):
 def test_report_of_a_directory_without_metrics_is_a_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="no metrics.json"):
         main([str(tmp_path)])
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                    reason="needs Debian's chromium and chromium-driver")
+def test_the_report_renders_offline_in_a_real_browser(debug_run, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    out, _ = debug_run
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1100,1400",
+                "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"):  # no network at all
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    try:
+        driver.get((out / "report.html").as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]);")
+        assert images and all(loaded for _, loaded in images), images
+        assert driver.find_element("tag name", "h1").text.startswith("rlft run")
+        assert len(driver.find_elements("css selector", ".rlft-tokenview .tok")) > 0
+        assert driver.save_screenshot(str(tmp_path / "report.png"))
+    finally:
+        driver.quit()
