@@ -103,7 +103,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if checkpoint is not None:
         cfg.output_dir = str(checkpoint.parent)
         log.info("rlft: resuming from %s", checkpoint)
-    check_config(cfg, plugins, None if checkpoint is not None else cfg.output_dir)
+    resuming = cfg.get("resume") not in (None, False, "false", "False", "")  # may reuse its own directory
+    check_config(cfg, plugins, None if resuming else cfg.output_dir)
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")

@@ -22,7 +22,9 @@ DATA = Path(__file__).parent / "data" / "news"
 
 def make_cfg(**overrides):
     """A news task config (schema + news.yaml defaults) with dotted-key overrides."""
-    cfg = OmegaConf.merge(OmegaConf.structured(NewsConfig), OmegaConf.load(NewsTask.config_file))
+    defaults = OmegaConf.load(NewsTask.config_file)
+    defaults.pop("recommended")  # algo/eval settings, not task fields
+    cfg = OmegaConf.merge(OmegaConf.structured(NewsConfig), defaults)
     cfg.name = "news"
     for key, value in overrides.items():
         OmegaConf.update(cfg, key, value, merge=False)
