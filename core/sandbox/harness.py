@@ -60,10 +60,13 @@ def read_message(fd: int, refs: bool = False) -> tuple:
     return message
 
 
-def _kind(value) -> str:
-    if isinstance(value, types.ModuleType):
-        return "module:" + str(getattr(value, "__name__", ""))
-    return "call" if callable(value) else "data"
+def _kind(value, _isinstance=isinstance, _callable=callable, _str=str,
+          _module=types.ModuleType) -> str:
+    # builtins bound at import (in the worker), so a program patching ``builtins``
+    # still gets its globals described correctly (it could only hurt its own score)
+    if _isinstance(value, _module):
+        return "module:" + _str(getattr(value, "__name__", ""))
+    return "call" if _callable(value) else "data"
 
 
 def _text(obj, limit: int = 500) -> str:
