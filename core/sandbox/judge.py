@@ -86,8 +86,9 @@ class _Channel:
         if reply[0] == "ok" and len(reply) == 2:
             return reply[1]
         if reply[0] == "not_plain" and len(reply) == 2:
-            raise NotPlainData(f"{message[1]} returned a {reply[1]} object, which is not "
-                               f"plain data ({_PLAIN})")
+            raise NotPlainData(f"{message[1]} returned an object of type {reply[1][:80]!r} "
+                               f"(as the program names it), which is not plain data "
+                               f"({_PLAIN})")
         if reply[0] == "raised" and len(reply) == 3 and type(reply[1]) is str:
             _reraise(reply[1], reply[2])
         raise _Gone(f"garbled: unexpected reply {str(reply[0])[:40]!r}")
