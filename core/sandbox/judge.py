@@ -96,10 +96,10 @@ class _Channel:
     def call(self, name: str, args: tuple, kwargs: dict):
         args = tuple(plain.Ref(a._name) if type(a) is Proxy else a for a in args)
         try:
-            plain.encode((args, kwargs))
+            plain.encode((args, kwargs), refs=True)
         except plain.NotPlain as exc:
-            raise TypeError(f"the test passed {exc} to {name}: only plain data crosses "
-                            f"the sandbox boundary") from None
+            raise TypeError(f"the test passed a {exc.type_name} object to {name}: only plain "
+                            f"data crosses the sandbox boundary") from None
         return self.request(("call", name, args, kwargs))
 
     def lookup(self, name: str):
