@@ -55,6 +55,17 @@ def _write(path: str, text: str) -> None:
         fh.write(text)
 
 
+def _sweep(parent: str) -> None:
+    """Remove cgroups left by dead workers (killed workers cannot clean up after
+    themselves; ``rmdir`` only succeeds on an empty cgroup)."""
+    for entry in os.listdir(parent):
+        if entry.startswith("rlft-sandbox-") and not os.path.exists(f"/proc/{entry[13:]}"):
+            try:
+                os.rmdir(os.path.join(parent, entry))
+            except OSError:
+                pass
+
+
 def _try(version: int, mount: str, own: str, mb: int) -> Cgroup:
     base = os.path.join(mount + own, f"rlft-sandbox-{os.getpid()}")
     if version == 2:
@@ -62,6 +73,7 @@ def _try(version: int, mount: str, own: str, mb: int) -> Cgroup:
             if "memory" not in fh.read().split():
                 raise OSError("the memory controller is not available to this cgroup")
         _write(os.path.join(mount + own, "cgroup.subtree_control"), "+memory")
+    _sweep(mount + own)
     os.makedirs(base, exist_ok=True)
     if version == 2:
         _write(os.path.join(base, "memory.max"), str(mb << 20))
