@@ -149,16 +149,43 @@ def test_thread_safe_concurrent_runs(sb):
         assert [r.passed for r in results] == [True, False] * 5
 
 
-def test_custom_eq_guard_switch():
-    code = ("class Any:\n    def __eq__(self, other):\n        return True\n"
-            "def add(a, b):\n    return Any()\n")
-    with Sandbox(SandboxConfig(workers=1, reject_custom_eq=False)) as loose:
-        assert loose.run([Program(code, CHECK, "add")])[0].passed
-    with Sandbox(SandboxConfig(workers=1)) as strict:
-        r = strict.run([Program(code, CHECK, "add"),
-                        Program("from fractions import Fraction\ndef add(a, b):\n"
-                                "    return Fraction(a + b)\n", CHECK, "add")])
-        assert r[0].status is Status.FAILED and r[1].passed
+def test_only_plain_data_crosses(sb):
+    """Non-plain return values fail with invalid_return; plain ones pass, nested too."""
+    bad = {"custom eq": "class Any:\n    def __eq__(self, other):\n        return True\n"
+                        "def add(a, b):\n    return Any()\n",
+           "library object": "from unittest import mock\ndef add(a, b):\n    return mock.ANY\n",
+           "int subclass": "class I(int):\n    pass\ndef add(a, b):\n    return I(a + b)\n",
+           "Fraction": "from fractions import Fraction\ndef add(a, b):\n"
+                       "    return Fraction(a + b)\n",
+           "generator": "def add(a, b):\n    yield a + b\n"}
+    results = sb.run([Program(code, CHECK, "add") for code in bad.values()])
+    for name, r in zip(bad, results):
+        assert r.status is Status.INVALID_RETURN, (name, r)
+        assert "not plain data" in r.detail and r.test.startswith("line 2:"), (name, r)
+    value = "[1, -2**70, 2.5, 'é', b'x', (None, True), {1: {'a': [3]}}, {4, 5}]"
+    test = f"def check(c):\n    assert c() == {value}\n    assert type(c()[5]) is tuple\n"
+    r = one(sb, f"def f():\n    return {value}\n", test, "f")
+    assert r.passed, r
+
+
+def test_check_gets_a_proxy_and_program_helpers_work(sb):
+    """check(candidate) runs outside the program; helpers of the program are proxied,
+    proxies can be passed as arguments, and data globals are fetched by value."""
+    code = ("SCALE = 10\ndef helper(x):\n    return x * SCALE\n"
+            "def apply(f, x):\n    return f(x) + 1\n")
+    test = ("def check(candidate):\n    assert 'proxy' in repr(candidate)\n"
+            "    assert candidate(helper, 2) == 21\n    assert helper(3) == SCALE * 3\n")
+    assert one(sb, code, test, "apply").passed
+    r = one(sb, code, "def check(c):\n    c(lambda x: x, 1)\n", "apply")
+    assert r.status is Status.ERROR and "only plain data crosses" in r.detail
+
+
+def test_result_reports_limits(sb):
+    r = one(sb, "def add(a, b):\n    while True:\n        pass\n")
+    assert r.status is Status.TIMEOUT and r.limit_hit == "timeout_s"
+    assert r.limits["timeout_s"] == 2 and r.limits["memory_mb"] == 1024
+    assert r.limits["memory_scope"].startswith(("process tree", "per process"))
+    assert GOOD.code and sb.run([GOOD])[0].limit_hit == ""
 
 
 def test_lifecycle_lazy_reusable_closed():

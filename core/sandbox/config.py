@@ -28,8 +28,9 @@ class SandboxConfig:
         "help": "CPU-time limit per process (RLIMIT_CPU, rounded up to whole seconds; "
                 "the kernel's hard kill comes 1 s later; status 'timeout')."})
     memory_mb: int = field(default=1024, metadata={
-        "help": "Address-space limit per process in MiB (RLIMIT_AS); exceeding it gives "
-                "status 'memory'."})
+        "help": "Memory limit in MiB: for the program's whole process tree through a "
+                "memory cgroup (v2, else v1) where the host allows, and per process "
+                "(RLIMIT_AS) always; exceeding it gives status 'memory'."})
     workers: int = field(default=0, metadata={
         "help": "Number of pre-started worker processes running programs in parallel; "
                 "0 means one per CPU core."})
@@ -48,9 +49,6 @@ class SandboxConfig:
     namespaces: bool = field(default=True, metadata={
         "help": "Use Linux namespaces and a per-worker unprivileged uid when running as "
                 "root. False forces the portable (weaker) fallbacks."})
-    reject_custom_eq: bool = field(default=True, metadata={
-        "help": "Fail a program whose entry point returns an object of a class it defined "
-                "with its own __eq__/__ne__ (the 'always equal' reward hack)."})
     preload: str = field(default=DEFAULT_PRELOAD, metadata={
         "help": "Space-separated modules imported once in each warm worker, so programs "
                 "importing them pay nothing per sample."})

@@ -1,207 +1,139 @@
-"""The test harness that runs inside the candidate process, after the jail is set up.
+"""The candidate side: runs inside the jailed program process and only answers calls.
 
-Order of events: compile both sources; exec the program in its own namespace; build
-the test namespace from a *pristine* copy of builtins taken at worker start (before any
-program ever ran), leaving out program globals that shadow builtins, and undo any
-replacement of preloaded modules; exec the tests; call ``check(<entry_point>)``.
+It compiles and executes the program, tells the judge which globals it defined, then
+serves requests on one socket until the judge says goodbye: ``call`` a global with
+plain-data arguments, or ``get`` a global's value. Every answer is plain data
+(``core.sandbox.plain``) or a note that the value was not plain data. No assertion,
+comparison or verdict is evaluated here: whatever a program does to this interpreter
+(patching builtins, walking frames, tracing hooks, ctypes, gc) it can only change the
+answers it gives, never how the judge (``core.sandbox.judge``) weighs them.
 
-The verdict leaves through a pipe the parent created, as one record starting with a
-per-sample random nonce; only a record written after ``check`` returned normally says
-``passed``. Everything the reporting path uses (os.write, os._exit, str.encode, the
-exception classes...) is bound when this module is imported by the warm worker, so a
-program patching ``os``, ``builtins`` or ``json`` cannot change what is reported, and
-anything program code can inject (exception text) is encoded with ``str.encode`` itself,
-never with methods of the program's objects. A program that exits, dies or corrupts
-the channel yields no valid record and cannot score.
+Messages, each a 4-byte big-endian length and a ``plain`` encoding:
 
-Limit (documented, not hidden): program and tests share one interpreter, as in every
-in-process harness; a program written specifically to dig the nonce out of interpreter
-memory or to rewrite the harness with tracing hooks or ctypes could still forge a pass.
+    program -> judge   ("ready", {name: kind})   kind: "call", "data" or "module:<name>"
+                       ("syntax_error", text)    ("raised", type name, message)
+                       ("ok", value)             ("not_plain", type name)
+    judge -> program   ("call", name, args, kwargs)   ("get", name)   ("bye",)
 """
 from __future__ import annotations
 
-import builtins
 import os
-import re
+import struct
 import sys
 import types
 
-__all__ = ["PRISTINE_BUILTINS", "prepare_test", "snapshot_modules", "run"]
+from . import plain
 
-PRISTINE_BUILTINS: dict = dict(builtins.__dict__)
-_MODULES: dict = {}
-_MODULE_DICTS: dict = {}
-_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+([\w.][\w., \t]*)", re.M)
-_GUARDED = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__len__")
+__all__ = ["MAX_MESSAGE", "read_message", "serve", "write_message"]
 
-
-def snapshot_modules() -> None:
-    """Record ``sys.modules`` and every loaded module's namespace (in the warm worker)."""
-    _MODULES.clear()
-    _MODULES.update(sys.modules)
-    _MODULE_DICTS.clear()
-    for name, module in sys.modules.items():
-        namespace = getattr(module, "__dict__", None)
-        if isinstance(namespace, dict):
-            _MODULE_DICTS[name] = (namespace, dict(namespace))
+MAX_MESSAGE = 64 << 20
+_LEN = struct.Struct(">I")
 
 
-def _imported_by(test: str) -> list[str]:
-    """Module names (and their parents) named by import statements of the test code."""
-    names = []
-    for match in _IMPORT.finditer(test):
-        for part in match.group(1).replace("(", " ").split(","):
-            dotted = part.split()[0] if part.split() else ""
-            pieces = dotted.split(".")
-            names.extend(".".join(pieces[:i]) for i in range(1, len(pieces) + 1))
-    return names
+def write_message(fd: int, message: tuple, refs: bool = False) -> None:
+    """Send one framed message (raises ``plain.NotPlain`` before writing anything)."""
+    body = plain.encode(message, refs)
+    view = memoryview(_LEN.pack(len(body)) + body)
+    while view:
+        view = view[os.write(fd, view):]
 
 
-def prepare_test(test: str) -> tuple:
-    """Compile trusted test code once, in the worker: ``(code, lines, imported names)``.
-    Raises SyntaxError (or ValueError) if it does not compile."""
-    return compile(test, "<test>", "exec"), test.splitlines(), _imported_by(test)
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the channel closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
-def _restore_modules(names, modules=_MODULES, dicts=_MODULE_DICTS, sysmods=sys.modules) -> None:
-    """Undo program tampering with the modules the tests import (``sys.modules`` entries
-    and module attributes), so e.g. a patched ``math.isclose`` cannot fool a test."""
-    for name in names:
-        module = modules.get(name)
-        if module is None:
-            continue
-        if sysmods.get(name) is not module:
-            sysmods[name] = module
-        live, saved = dicts[name]
-        for key, value in saved.items():
-            if live.get(key) is not value:
-                live[key] = value
+def read_message(fd: int, refs: bool = False) -> tuple:
+    """Receive one framed message; EOFError if closed, ValueError if malformed."""
+    size = _LEN.unpack(_read_exact(fd, 4))[0]
+    if size > MAX_MESSAGE:
+        raise ValueError(f"a message of {size} bytes exceeds the {MAX_MESSAGE >> 20} MiB cap")
+    message = plain.decode(_read_exact(fd, size), refs)
+    if type(message) is not tuple or not message or type(message[0]) is not str:
+        raise ValueError("malformed message")
+    return message
 
 
-def _suspicious(value, name, _type=type, _vars=vars, _any=any, _set=set, _map=map,
-                _containers=(list, tuple, set, frozenset)) -> str:
-    """Name a program-defined class with its own comparison dunders found in ``value``."""
-    items = [value]
-    if _type(value) in _containers:
-        items.extend(value)
-    elif _type(value) is dict:
-        items.extend(value.values())
-    for cls in _set(_map(_type, items)):
-        for klass in cls.__mro__:
-            if _vars(klass).get("__module__") == name and _any(
-                    d in _vars(klass) for d in _GUARDED):
-                return klass.__qualname__
-    return ""
+def _kind(value, _isinstance=isinstance, _callable=callable, _str=str,
+          _module=types.ModuleType) -> str:
+    # builtins bound at import (in the worker), so a program patching ``builtins``
+    # still gets its globals described correctly (it could only hurt its own score)
+    if _isinstance(value, _module):
+        return "module:" + _str(getattr(value, "__name__", ""))
+    return "call" if _callable(value) else "data"
 
 
-def _guard(fn, name):
-    """Wrap the entry point so returning an 'always equal' object fails the test."""
-    def candidate(*args, **kwargs):
-        result = fn(*args, **kwargs)
-        bad = _suspicious(result, name)
-        if bad:
-            raise AssertionError(f"returned an instance of program-defined class {bad} "
-                                 f"that overrides comparison")
-        return result
-    candidate.__name__ = getattr(fn, "__name__", "candidate")
-    candidate.__doc__ = getattr(fn, "__doc__", None)
-    return candidate
+def _text(obj, limit: int = 500) -> str:
+    try:
+        return str(obj)[:limit]
+    except BaseException:  # noqa: BLE001 - a program's exception with a broken __str__
+        return "<unprintable>"
 
 
-def _where(exc, lines, _len=len) -> str:
-    """``"line N: <source>"`` of the innermost test frame in ``exc``'s traceback."""
-    tb, line = exc.__traceback__, 0
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == "<test>":
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    if 0 < line <= _len(lines):
-        return f"line {line}: {lines[line - 1].strip()}"
-    return ""
+def _answer(fd: int, value) -> None:
+    try:
+        write_message(fd, ("ok", value))
+    except plain.NotPlain as exc:
+        write_message(fd, ("not_plain", exc.type_name))
 
 
-def run(code: str, suite: tuple, entry_point: str | None, verdict_fd: int, nonce: str,
-        reject_custom_eq: bool, out=None, err=None,
-        _write=os.write, _exit=os._exit, _getpid=os.getpid, _compile=compile, _exec=exec,
-        _str=str, _encode=str.encode, _type=type, _callable=callable,
-        _function=types.FunctionType,
-        _BaseException=BaseException, _AssertionError=AssertionError,
-        _MemoryError=MemoryError, _SystemExit=SystemExit, _builtins=PRISTINE_BUILTINS,
-        _restore=_restore_modules, _guard=_guard, _where=_where, _builtins_module=builtins,
-        _ModuleType=types.ModuleType, _sysmodules=sys.modules):
-    """Run ``code`` then the tests ``suite`` (from ``prepare_test``) in this process;
-    write the verdict to ``verdict_fd``; never return."""
-    pid = _getpid()
-    head = _encode(nonce, "ascii") + b"\n"
+def _raised(fd: int, exc: BaseException) -> None:
+    write_message(fd, ("raised", _text(type(exc).__name__, 100), _text(exc)))
 
-    def text(obj, limit=500):
-        try:
-            s = _str(obj)
-        except _BaseException:
-            s = "<unprintable>"
-        return _encode(s, "utf-8", "replace")[:limit].replace(b"\n", b" ")
 
-    def describe(exc):
-        name = text(_type(exc).__name__, 100)
-        msg = text(exc)
-        return name + b": " + msg if msg else name
-
-    def report(status: bytes, where=b"", detail=b""):
-        if _getpid() != pid:  # a forked copy of the program returned into the harness
-            _exit(0)
+def serve(code: str, fd: int, out=None, err=None) -> None:
+    """Run ``code`` and answer the judge on ``fd`` until it says goodbye; never returns."""
+    def flush():
         for stream in (out, err):
             try:
                 stream.flush()
-            except _BaseException:
+            except BaseException:  # noqa: BLE001
                 pass
-        try:
-            _write(verdict_fd, head + status + b"\n" + where + b"\n" + detail)
-        except _BaseException:
-            _exit(3)
-        _exit(0)
+
+    def leave(status: int):
+        flush()
+        os._exit(status)
 
     try:
-        tests, lines, imports = suite
         try:
-            program = _compile(code, "<candidate>", "exec")
-        except _BaseException as exc:
-            report(b"syntax_error", b"", describe(exc))
-        stage = b"before"
+            program = compile(code, "<candidate>", "exec")
+        except BaseException as exc:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes)
+            write_message(fd, ("syntax_error", f"{type(exc).__name__}: {_text(exc)}"))
+            leave(0)
+        module = types.ModuleType("__candidate__")  # importable, so pickling works
+        sys.modules["__candidate__"] = module
+        space = module.__dict__
         try:
-            module = _ModuleType("__candidate__")  # importable, so pickling works
-            _sysmodules["__candidate__"] = module
-            space = module.__dict__
-            space["__builtins__"] = _builtins_module
-            _exec(program, space)
-            if _getpid() != pid:
-                _exit(0)
-            stage = b"while"
-            tspace = {k: v for k, v in space.items() if k not in _builtins}
-            # the worker's pristine builtins: this process's copy-on-write view of a dict
-            # no program has ever run beside, untouched by patches to module builtins
-            tspace.update(__builtins__=_builtins, __name__="__test__")
-            _restore(imports)
-            if entry_point is None:
-                _exec(tests, tspace)
-            else:
-                if entry_point not in space:
-                    report(b"error", b"", b"entry point " + text(entry_point) + b" is not defined")
-                candidate = space[entry_point]
-                _exec(tests, tspace)
-                check = tspace.get("check")
-                if not _callable(check):
-                    report(b"error", b"", b"the test code defines no check(candidate) function")
-                if reject_custom_eq and _type(candidate) is _function:
-                    candidate = _guard(candidate, "__candidate__")
-                check(candidate)
-        except _SystemExit as exc:
-            report(b"exited", b"", describe(exc) + b" raised " + stage + b" the tests ran")
-        except _MemoryError as exc:
-            report(b"memory", _where(exc, lines).encode(), describe(exc))
-        except _AssertionError as exc:
-            report(b"failed", _encode(_where(exc, lines), "utf-8", "replace"), describe(exc))
-        except _BaseException as exc:
-            report(b"error", _encode(_where(exc, lines), "utf-8", "replace"), describe(exc))
-        report(b"passed")
-    finally:
-        _exit(3)
+            exec(program, space)
+        except SystemExit as exc:
+            leave(exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1)
+        except BaseException as exc:  # noqa: BLE001 - reported to the judge
+            _raised(fd, exc)
+            leave(0)
+        write_message(fd, ("ready", {str(k): _kind(v) for k, v in list(space.items())
+                                     if type(k) is str and not k.startswith("__")}))
+        while True:
+            message = read_message(fd, refs=True)
+            if message[0] == "bye":
+                leave(0)
+            try:
+                if message[0] == "get":
+                    value = space[message[1]]
+                else:
+                    _, name, args, kwargs = message
+                    args = [space[a] if type(a) is plain.Ref else a for a in args]
+                    value = space[name](*args, **kwargs)
+            except SystemExit as exc:
+                leave(exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1)
+            except BaseException as exc:  # noqa: BLE001 - reported to the judge
+                _raised(fd, exc)
+                continue
+            _answer(fd, value)
+    except BaseException:  # noqa: BLE001 - channel broken: the judge sees EOF
+        leave(3)

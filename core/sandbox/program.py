@@ -17,6 +17,7 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"            #: wall-clock or CPU-time limit reached
     MEMORY = "memory"              #: memory limit reached (MemoryError or killed for it)
     EXITED = "exited"              #: it exited (sys.exit, os._exit...) before its tests finished
+    INVALID_RETURN = "invalid_return"  #: a value the tests used was not plain data
     CRASH = "crash"                #: killed by a signal, or its verdict channel was tampered with
     SANDBOX_ERROR = "sandbox_error"  #: the sandbox itself failed; the program's verdict is unknown
 
@@ -54,11 +55,23 @@ class Result:
     stderr: str = ""          #: captured stderr, same cap
     truncated: bool = False   #: some output was dropped by the cap
     duration_s: float = 0.0   #: wall-clock seconds from fork to exit
+    limits: dict = field(default_factory=dict)  #: the limits it ran under (SandboxConfig + scope)
     passed: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "passed", self.status is Status.PASSED)
+
+    @property
+    def limit_hit(self) -> str:
+        """Which key of ``limits`` stopped the program ("" if none did)."""
+        if self.status is Status.TIMEOUT:
+            return "cpu_time_s" if "CPU" in self.detail else "timeout_s"
+        if self.status is Status.MEMORY:
+            return "memory_mb"
+        if "File too large" in self.detail:
+            return "max_file_mb"
+        return "max_output_bytes" if self.truncated else ""
 
     def __str__(self) -> str:
         extra = f" [{self.test}]" if self.test else ""

@@ -2,9 +2,8 @@
 
 Worker messages are length-prefixed pickles over the worker's stdin/stdout pipes; both
 ends are trusted code (program processes never hold these descriptors). The verdict
-record, by contrast, is written by the harness inside the untrusted process and is
-parsed here defensively: anything but exactly one well-formed record carrying the
-sample's nonce is rejected.
+record is written by the judge process (trusted, out of the program's reach; see
+``core.sandbox.judge``) and still parsed strictly: a malformed record is no verdict.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ __all__ = ["VERDICT_STATUSES", "parse_verdict", "recv", "send"]
 
 _HEADER = struct.Struct(">I")
 VERDICT_STATUSES = frozenset({"passed", "failed", "error", "syntax_error", "memory", "exited",
-                              "sandbox_error"})
+                              "sandbox_error", "invalid_return", "gone"})
 
 
 def send(fd: int, obj) -> None:
@@ -47,12 +46,12 @@ def recv(fd: int):
     return None if body is None else pickle.loads(body)
 
 
-def parse_verdict(data: bytes, nonce: str) -> tuple[str, str, str] | None:
-    """``(status, test, detail)`` from a verdict record, or None if it is not genuine."""
-    parts = data.split(b"\n", 3)
-    if len(parts) != 4 or parts[0] != nonce.encode("ascii"):
+def parse_verdict(data: bytes) -> tuple[str, str, str] | None:
+    """``(status, test, detail)`` from the judge's record, or None if malformed."""
+    parts = data.split(b"\n", 2)
+    if len(parts) != 3:
         return None
-    status = parts[1].decode("ascii", "replace")
+    status = parts[0].decode("ascii", "replace")
     if status not in VERDICT_STATUSES:
         return None
-    return (status, parts[2].decode("utf-8", "replace"), parts[3].decode("utf-8", "replace"))
+    return (status, parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace"))

@@ -16,6 +16,7 @@ __all__ = [
     "CLONE_NEWNS",
     "CLONE_NEWPID",
     "ipc_remove",
+    "set_not_dumpable",
     "MS_BIND",
     "MS_MOVE",
     "MS_NODEV",
@@ -49,6 +50,7 @@ MS_PRIVATE = 1 << 18
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_DUMPABLE = 4
 
 _libc = None
 
@@ -121,3 +123,8 @@ def set_child_subreaper() -> None:
 def set_no_new_privs() -> None:
     """Forbid gaining privileges through execve (setuid binaries, file capabilities)."""
     _prctl(_PR_SET_NO_NEW_PRIVS, 1, "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def set_not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: processes of the same uid cannot ptrace it or open its /proc/mem."""
+    _prctl(_PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE)")
