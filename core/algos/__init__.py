@@ -10,15 +10,17 @@ This module is itself a core plugin: it contributes the built-in algorithms thro
 from __future__ import annotations
 
 from core.algos.base import Algorithm, TrainInputs
+from core.algos.dqn import DQN
 from core.algos.ppo import PPO
 from core.algos.reinforce import Reinforce
+from core.algos.sac import SAC
 from core.algos.trl_online import GRPO, RLOO
 from core.hookspecs import hookimpl
 
-__all__ = ["Algorithm", "TrainInputs", "GRPO", "RLOO", "PPO", "Reinforce", "rlft_algorithms"]
+__all__ = ["Algorithm", "TrainInputs", "GRPO", "RLOO", "PPO", "Reinforce", "DQN", "SAC", "rlft_algorithms"]
 
 
 @hookimpl
 def rlft_algorithms() -> list[type[Algorithm]]:
     """The built-in algorithms."""
-    return [GRPO, RLOO, PPO, Reinforce]
+    return [GRPO, RLOO, PPO, Reinforce, DQN, SAC]

@@ -123,6 +123,7 @@ class OwnTrainer(Trainer):
         self.lr_scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup,
                                           num_training_steps=total)
         self.wrapped, self.optimizer = acc.prepare(self.agent, optimizer)
+        self.wrapped.train()
         self.callback_handler.model, self.callback_handler.optimizer = self.agent, self.optimizer
         self.callback_handler.lr_scheduler = self.lr_scheduler
         self.state = TrainerState(max_steps=cfg.max_steps, logging_steps=cfg.logging_steps,

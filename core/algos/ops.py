@@ -114,9 +114,11 @@ def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.
 
 @torch.no_grad()
 def polyak_update(target: torch.nn.Module, online: torch.nn.Module, rate: float) -> None:
-    """``target <- (1 - rate) * target + rate * online`` for every parameter, matched by order."""
+    """``target <- (1 - rate) * target + rate * online`` for every trainable parameter, matched by order
+    (frozen ones, such as a LoRA model's base weights, stay equal and are skipped)."""
     for t, o in zip(target.parameters(), online.parameters()):
-        t.lerp_(o.detach().to(t.dtype), rate)
+        if o.requires_grad:
+            t.lerp_(o.detach().to(t.dtype), rate)
 
 
 class AdaptiveKLController:
