@@ -108,7 +108,7 @@ class DQNTrainer(OwnTrainer):
             self.engine.temperature, self.engine.top_p, self.engine.top_k = 1.0, 1.0, None
         if cfg.offline_samples:
             self.replay.add(load_logged_episodes(cfg.offline_samples, inputs.tokenizer,
-                                                 inputs.train_dataset["prompt"], list(cfg.offline_stages),
+                                                 list(inputs.train_dataset["prompt"]), list(cfg.offline_stages),
                                                  cfg.max_completion_length))
 
     def build_agent(self, policy: torch.nn.Module) -> Agent:

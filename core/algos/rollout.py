@@ -60,7 +60,7 @@ class Experience:
 
     def select(self, index: torch.Tensor | Sequence[int]) -> Experience:
         """The rows ``index`` (tensors, text and per-token extras alike)."""
-        idx = torch.as_tensor(index, dtype=torch.long)
+        idx = index.long() if isinstance(index, torch.Tensor) else torch.tensor(list(index), dtype=torch.long)
         rows = idx.tolist()
         return replace(self, sequences=self.sequences[idx], attention_mask=self.attention_mask[idx],
                        completion_mask=self.completion_mask[idx], scores=self.scores[idx],
@@ -143,12 +143,14 @@ class RolloutEngine:
                           torch.zeros(len(texts)), repeated, texts)
 
     def score(self, exp: Experience, columns: dict[str, list[Any]], state: Any = None) -> Experience:
-        """Call every reward on the batch; ``scores`` becomes the weighted sum (None counts as 0)."""
+        """Call every reward on the batch as TRL does (columns, ``completion_ids``, ``trainer_state``);
+        ``scores`` becomes the weighted sum (None counts as 0)."""
         completions = [as_completion(p, t) for p, t in zip(exp.prompts, exp.completions)]
         total = torch.zeros(len(exp))
         components = {}
+        ids = [row[m.bool()].tolist() for row, m in zip(exp.completion_ids, exp.completion_mask)]
         for fn in self.reward_funcs:
-            values = fn(exp.prompts, completions, **columns, trainer_state=state)
+            values = fn(exp.prompts, completions, **columns, completion_ids=ids, trainer_state=state)
             raw = torch.tensor([math.nan if v is None else float(v) for v in values])
             components[fn.__name__] = raw
             total += torch.nan_to_num(raw, nan=0.0) * float(getattr(fn, "weight", 1.0))
