@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from transformers.trainer_utils import TrainOutput
 
 from core.algos.agent import Agent, token_logprobs
 from core.algos.base import TrainInputs
+from core.algos.checkpoints import STAGING, AtomicCheckpoints, checkpoints
 from core.algos.rollout import Experience, RolloutEngine
 from core.errors import ConfigError, RlftError
 
@@ -72,7 +75,8 @@ class OwnTrainer(Trainer):
                 policy.enable_input_require_grads()
         args = TrainingArguments(
             output_dir=inputs.output_dir, learning_rate=cfg.lr, max_steps=cfg.max_steps, logging_steps=cfg.logging_steps,
-            report_to=list(inputs.report_to or ["none"]), seed=inputs.seed, save_strategy="no", bf16=cfg.bf16,
+            report_to=list(inputs.report_to or ["none"]), seed=inputs.seed, save_strategy="no", bf16=bool(cfg.bf16),
+            use_cpu=bool(cfg.bf16) and not torch.cuda.is_available(),
             gradient_accumulation_steps=cfg.gradient_accumulation_steps, max_grad_norm=cfg.max_grad_norm,
             weight_decay=cfg.weight_decay, remove_unused_columns=False, dataloader_pin_memory=False,
             per_device_train_batch_size=1)
@@ -113,9 +117,12 @@ class OwnTrainer(Trainer):
         """Optimizer parameter groups (default: every trainable parameter at ``algo.lr``)."""
         return [{"params": [p for p in agent.parameters() if p.requires_grad]}]
 
-    def train(self, *args: Any, **kwargs: Any) -> TrainOutput:
+    def train(self, resume_from_checkpoint: str | None = None, **kwargs: Any) -> TrainOutput:
         """Run ``algo.max_steps`` rollout/update steps and return ``TrainOutput`` like ``Trainer.train``."""
         acc, cfg = self.accelerator, self.cfg
+        if resume_from_checkpoint:
+            raise ConfigError(f"resume is not supported by algo={self.algo_name} yet (checkpoints are written for "
+                              f"inspection and export); start a new run, e.g. from {resume_from_checkpoint}")
         self.agent = self.build_agent(self.model)
         optimizer = torch.optim.AdamW(self.param_groups(self.agent), lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = max(1, cfg.max_steps * self.optimizer_steps_per_update())
@@ -124,7 +131,7 @@ class OwnTrainer(Trainer):
                                           num_training_steps=total)
         self.wrapped, self.optimizer = acc.prepare(self.agent, optimizer)
         self.wrapped.train()
-        self.callback_handler.model, self.callback_handler.optimizer = self.agent, self.optimizer
+        self.callback_handler.optimizer = self.optimizer  # callbacks see the policy as `model` (curves, guard)
         self.callback_handler.lr_scheduler = self.lr_scheduler
         self.state = TrainerState(max_steps=cfg.max_steps, logging_steps=cfg.logging_steps,
                                   is_local_process_zero=acc.is_local_main_process,
@@ -181,9 +188,12 @@ class OwnTrainer(Trainer):
             for k, v in {"loss": loss.item(), **info}.items():
                 stats.setdefault(k, []).append(float(v))
         self.control = self.callback_handler.on_pre_optimizer_step(self.args, self.state, self.control)
-        if self.cfg.max_grad_norm and self.cfg.max_grad_norm > 0:
-            norm = self.accelerator.clip_grad_norm_(self.agent.parameters(), self.cfg.max_grad_norm)
-            stats["grad_norm"] = [float(norm)]
+        clip = self.cfg.max_grad_norm if self.cfg.max_grad_norm and self.cfg.max_grad_norm > 0 else math.inf
+        norm = float(self.accelerator.clip_grad_norm_(self.agent.parameters(), clip))
+        if not math.isfinite(norm):  # the heads too, which the policy-only NonFiniteGuard does not see
+            raise RlftError(f"algo={self.algo_name}: non-finite gradient at step {self.state.global_step + 1}; "
+                            f"the optimizer step was not taken - lower algo.lr or check the rewards")
+        stats["grad_norm"] = [norm]
         self.optimizer.step()
         self.control = self.callback_handler.on_optimizer_step(self.args, self.state, self.control)
         self.lr_scheduler.step()
@@ -223,12 +233,26 @@ class OwnTrainer(Trainer):
         return {}
 
     def checkpoint(self) -> Path:
-        """Write ``checkpoint-<step>/``: the policy (or adapter), heads, optimizer and trainer state."""
-        path = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
-        self.save_model(str(path))
-        if self.accelerator.is_main_process:
-            torch.save({"heads": self.agent.heads.state_dict(), "optimizer": self.optimizer.state_dict(),
-                        **self.extra_state()}, path / "rlft_state.pt")
-            self.state.save_to_json(str(path / "trainer_state.json"))
+        """Publish ``checkpoint-<step>/`` atomically (staged, then one rename): the policy (or adapter),
+        ``rlft_state.pt`` (heads, optimizer, algorithm state) and the trainer state; keep the newest
+        ``algo.keep_checkpoints``."""
+        run_dir = Path(self.args.output_dir)
+        name = f"checkpoint-{self.state.global_step}"
+        staging = run_dir / STAGING / name
+        main = self.accelerator.is_main_process
+        if main:
+            shutil.rmtree(run_dir / STAGING, ignore_errors=True)
         self.accelerator.wait_for_everyone()
-        return path
+        self.save_model(str(staging))
+        if main:
+            torch.save({"heads": self.agent.heads.state_dict(), "optimizer": self.optimizer.state_dict(),
+                        **self.extra_state()}, staging / "rlft_state.pt")
+            self.state.save_to_json(str(staging / "trainer_state.json"))
+            if (run_dir / name).exists():
+                AtomicCheckpoints._retire(run_dir / name)
+            os.replace(staging, run_dir / name)
+            shutil.rmtree(run_dir / STAGING, ignore_errors=True)
+            for old in checkpoints(run_dir)[:-max(1, self.cfg.keep_checkpoints)]:
+                AtomicCheckpoints._retire(old)
+        self.accelerator.wait_for_everyone()
+        return run_dir / name
