@@ -53,7 +53,7 @@ class TaskConfig:
 class AlgoConfig:
     """RL algorithm settings shared by all algorithms."""
 
-    name: str = _help("Algorithm: grpo, rloo, dpo.")
+    name: str = _help("Algorithm: grpo, rloo, dpo (TRL); ppo, reinforce, dqn, sac (rlft's own).")
     lr: float = _help("Peak learning rate (AdamW).", 1e-5)
     max_steps: int = _help("Optimizer steps to train.", 16)
     prompts_per_step: int = _help("Distinct prompts per optimizer step (across all devices).", 2)

@@ -1,0 +1,92 @@
+"""A bounded replay buffer of generated episodes, and loading logged episodes from ``samples.jsonl``."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.algos.rollout import Experience
+from core.errors import ConfigError, DataError
+from core.logprobs import encode_pair
+from core.rewards.spec import prompt_text
+
+__all__ = ["Episode", "ReplayBuffer", "episodes_from_experience", "load_logged_episodes"]
+
+Episode = tuple[list[int], list[int], float]
+"""``(prompt token ids, completion token ids, sequence score)``."""
+
+
+class ReplayBuffer:
+    """The last ``capacity`` episodes (oldest dropped first), sampled uniformly with replacement."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ConfigError(f"algo.replay_capacity={capacity} must be >= 1")
+        self.episodes: deque[Episode] = deque(maxlen=capacity)
+
+    def add(self, episodes: Iterable[Episode]) -> None:
+        """Append episodes, evicting the oldest beyond capacity."""
+        self.episodes.extend(episodes)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> list[Episode]:
+        """``n`` episodes drawn uniformly at random (with replacement)."""
+        if not self.episodes:
+            raise DataError("the replay buffer is empty; nothing to learn from")
+        idx = torch.randint(len(self.episodes), (n,), generator=generator).tolist()
+        return [self.episodes[i] for i in idx]
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    def mean_score(self) -> float:
+        """Mean score of the stored episodes."""
+        return sum(e[2] for e in self.episodes) / max(1, len(self.episodes))
+
+
+def episodes_from_experience(exp: Experience) -> list[Episode]:
+    """Strip the padding off each row of a rollout batch."""
+    width = exp.sequences.shape[1] - exp.completion_mask.shape[1]
+    out = []
+    for row in range(len(exp)):
+        prompt = exp.sequences[row, :width][exp.attention_mask[row, :width].bool()].tolist()
+        completion = exp.completion_ids[row][exp.completion_mask[row].bool()].tolist()
+        out.append((prompt, completion, float(exp.scores[row])))
+    return out
+
+
+def load_logged_episodes(path: str | Path, tokenizer: Any, prompts: Sequence[Any], stages: Sequence[str],
+                         max_tokens: int) -> list[Episode]:
+    """Episodes from another run's ``samples.jsonl``: rows of the given ``stages``, their completion
+    text re-tokenized (ending with EOS) and their ``total`` reward as the score.
+
+    Logged rows keep only the prompt's last user message; it is matched back to the full prompt of
+    this run's dataset (system message, chat template), else used as a single user turn.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"algo.offline_samples={str(path)!r}: no such file")
+    full = {prompt_text(p): p for p in prompts}
+    eos = tokenizer.eos_token_id
+    episodes = []
+    for number, line in enumerate(file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            stage, text, completion, total = row["stage"], row["prompt"], row["completion"], float(row["total"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{file}:{number}: not an rlft samples.jsonl row ({type(exc).__name__}: {exc})") from None
+        if stage not in stages:
+            continue
+        plain = bool(prompts) and isinstance(prompts[0], str)
+        prompt = full.get(text, text if plain else [{"role": "user", "content": text}])
+        p_ids, c_ids = encode_pair(tokenizer, prompt, completion, max_tokens=max_tokens - 1)
+        episodes.append((p_ids, c_ids + [eos], total))
+    if not episodes:
+        raise DataError(f"{file}: no rows with stage in {list(stages)}")
+    return episodes

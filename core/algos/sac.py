@@ -1,0 +1,158 @@
+"""Discrete-action soft actor-critic (Christodoulou 2019) on the token MDP: ``algo=sac``.
+
+The LM is the actor ``pi``. Twin Q-heads ``Q_1, Q_2`` (one linear layer to the vocabulary each) read
+the actor's last hidden state *detached*, so the critic never moves the LM; their targets are
+Polyak copies. Everything learns off-policy from a replay buffer of generated episodes::
+
+    V'(s)  = sum_a pi(a|s) (min_i Q_target_i(s, a) - alpha log pi(a|s))     (expectation over the vocabulary)
+    y_t    = r_t + gamma * V'(s_{t+1})        (y = the sequence score at the last token)
+    L_Q    = mean_tok sum_i (Q_i(s_t, a_t) - y_t)^2 / 2
+    L_pi   = mean_tok sum_a pi(a|s) (alpha log pi(a|s) - min_i Q_i(s, a))
+    L_alpha = mean_tok alpha * (H(pi(.|s)) - target_entropy)   (alpha rises when entropy falls short)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hydra.core.config_store import ConfigStore
+from torch import nn
+
+from core.algos.agent import Agent, hidden_size
+from core.algos.base import Algorithm, TrainInputs
+from core.algos.loop import OwnTrainer
+from core.algos.ops import masked_mean, nstep_targets, polyak_update, soft_state_value, terminal_rewards
+from core.algos.replay import ReplayBuffer, episodes_from_experience
+from core.algos.rollout import Experience, collate_episodes
+from core.config import AlgoConfig, _help
+
+__all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "soft_targets", "alpha_loss"]
+
+
+@dataclass
+class SACConfig(AlgoConfig):
+    """SAC settings besides the shared ones (``lr`` is the actor's learning rate)."""
+
+    critic_lr: float = _help("Learning rate of the twin Q-heads.", 1e-3)
+    alpha_lr: float = _help("Learning rate of log(alpha).", 1e-2)
+    init_alpha: float = _help("Starting entropy temperature alpha.", 0.05)
+    target_entropy: float = _help("Entropy (nats per token) alpha steers the policy towards.", 2.0)
+    gamma: float = _help("Discount factor over completion tokens.", 1.0)
+    target_update_rate: float = _help("Polyak rate of the target Q-heads per optimizer step.", 0.05)
+    replay_capacity: int = _help("Episodes kept in the replay buffer.", 1024)
+    batch_size: int = _help("Episodes per gradient update, sampled uniformly from the replay buffer.", 16)
+    updates_per_step: int = _help("Gradient updates per rollout batch.", 2)
+
+
+ConfigStore.instance().store(group="algo", name="sac_schema", node=SACConfig)
+
+
+class QHead(nn.Module):
+    """Q-values over the vocabulary from a hidden state, ``(B, T, H) -> (B, T, V)``, starting near 0."""
+
+    def __init__(self, width: int, vocab: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(width, vocab)
+        nn.init.normal_(self.linear.weight, std=0.01 / math.sqrt(width))
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden.to(self.linear.weight.dtype))
+
+
+def soft_targets(logits: torch.Tensor, target_q: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
+                 alpha: float, gamma: float) -> torch.Tensor:
+    """Soft Bellman targets ``r_t + gamma * sum_a pi(a|s_{t+1}) (Q'(s_{t+1}, a) - alpha log pi(a|s_{t+1}))``
+    with the sequence score as the terminal reward; ``logits``/``target_q`` are ``(B, T, V)``."""
+    logp = logits.float().log_softmax(-1)
+    state_value = soft_state_value(logp.exp(), logp, target_q.float(), alpha)
+    after = torch.cat([state_value[:, 1:], torch.zeros_like(state_value[:, :1])], 1)
+    return nstep_targets(terminal_rewards(scores, mask), after, mask, gamma, 1)
+
+
+def alpha_loss(log_alpha: torch.Tensor, entropy: torch.Tensor, mask: torch.Tensor, target: float) -> torch.Tensor:
+    """Temperature loss ``alpha * (H - target)``: its gradient lowers alpha above the target entropy."""
+    return masked_mean(log_alpha.exp() * (entropy.detach() - target), mask)
+
+
+class SACTrainer(OwnTrainer):
+    """The SAC loop: act with the LM -> replay -> critic, actor and temperature updates -> Polyak targets."""
+
+    algo_name = "sac"
+
+    def __init__(self, cfg: Any, inputs: TrainInputs) -> None:
+        super().__init__(cfg, inputs)
+        self.replay = ReplayBuffer(cfg.replay_capacity)
+        self.sampler = torch.Generator().manual_seed(inputs.seed)
+
+    def build_agent(self, policy: nn.Module) -> Agent:
+        width, vocab = hidden_size(policy), policy.get_output_embeddings().weight.shape[0]
+        agent = Agent(policy, {"detached_q1": QHead(width, vocab), "detached_q2": QHead(width, vocab)})
+        agent.log_alpha = nn.Parameter(torch.tensor(math.log(self.cfg.init_alpha)))
+        self.target_q = copy.deepcopy(nn.ModuleList([agent.heads["detached_q1"], agent.heads["detached_q2"]]))
+        self.target_q.requires_grad_(False)
+        return agent
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"log_alpha": self.agent.log_alpha.detach().cpu(), "target_q": self.target_q.state_dict()}
+
+    def param_groups(self, agent: Agent) -> list[dict[str, Any]]:
+        return [{"params": [p for p in agent.policy.parameters() if p.requires_grad]},
+                {"params": list(agent.heads.parameters()), "lr": self.cfg.critic_lr},
+                {"params": [agent.log_alpha], "lr": self.cfg.alpha_lr, "weight_decay": 0.0}]
+
+    def optimizer_steps_per_update(self) -> int:
+        return self.cfg.updates_per_step
+
+    def rollout(self) -> Experience:
+        exp = self.engine.collect(self.model, next(self.prompts), self.state)
+        self.replay.add(episodes_from_experience(exp))
+        return exp
+
+    def update(self, exp: Experience | None) -> dict[str, float]:
+        stats: dict[str, list[float]] = {}
+        for _ in range(self.cfg.updates_per_step):
+            batch = collate_episodes(self.replay.sample(self.cfg.batch_size, self.sampler), self.pad_id)
+            for k, v in self.accumulate(self.micro_batches(batch), self._loss).items():
+                stats.setdefault(k, []).append(v)
+            polyak_update(self.target_q, nn.ModuleList([self.agent.heads["detached_q1"], self.agent.heads["detached_q2"]]),
+                          self.cfg.target_update_rate)
+        logs = {f"sac/{k}" if k not in ("loss", "grad_norm") else k: sum(v) / len(v) for k, v in stats.items()}
+        logs.update({"sac/alpha": float(self.agent.log_alpha.exp()), "sac/replay_size": len(self.replay)})
+        return logs
+
+    def _loss(self, mb: Experience) -> tuple[torch.Tensor, dict[str, float]]:
+        cfg = self.cfg
+        out = self.agent.run(mb, self.wrapped)
+        logp = out["logits"].float().log_softmax(-1)
+        probs = logp.exp()
+        q1, q2 = out["detached_q1"].float(), out["detached_q2"].float()
+        ids, mask = mb.completion_ids.to(logp.device).unsqueeze(-1), mb.completion_mask.to(logp.device)
+        alpha = self.agent.log_alpha.exp()
+        with torch.no_grad():
+            hidden = out["hidden"].detach()
+            target_q = torch.min(self.target_q[0](hidden), self.target_q[1](hidden))
+            y = soft_targets(out["logits"].detach(), target_q, mb.scores.to(logp.device), mask, float(alpha), cfg.gamma)
+        q1_t, q2_t = q1.gather(-1, ids).squeeze(-1), q2.gather(-1, ids).squeeze(-1)
+        critic = 0.5 * masked_mean((q1_t - y) ** 2 + (q2_t - y) ** 2, mask)
+        min_q = torch.min(q1, q2).detach()
+        actor = masked_mean((probs * (alpha.detach() * logp - min_q)).sum(-1), mask)
+        entropy = -(probs * logp).sum(-1)
+        temperature = alpha_loss(self.agent.log_alpha, entropy, mask, cfg.target_entropy)
+        loss = critic + actor + temperature
+        return loss, {"critic_loss": critic.item(), "actor_loss": actor.item(), "alpha_loss": temperature.item(),
+                      "entropy": masked_mean(entropy.detach(), mask).item(), "q_taken": masked_mean(q1_t.detach(), mask).item()}
+
+
+class SAC(Algorithm):
+    """Discrete soft actor-critic with twin Q-heads and a learned temperature (rlft's own)."""
+
+    name = "sac"
+    description = "Discrete SAC: LM actor, twin vocabulary Q-heads with targets, learned alpha, replay (rlft)"
+
+    def build_trainer(self, inputs: TrainInputs) -> SACTrainer:
+        return SACTrainer(self.cfg, inputs)
