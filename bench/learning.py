@@ -26,6 +26,8 @@ from typing import Any
 
 from _common import machine_line
 
+from core.results import format_ci
+
 TASKS = ("sentiment", "qa", "news", "dialogue", "codegen")
 RESULTS = Path(__file__).parent / "results"
 PPL = "quality/perplexity"
@@ -48,25 +50,22 @@ def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
     return {"task": task, "metrics": metrics, "wall_s": wall, "peak_rss_gb": usage.ru_maxrss / 1024 ** 2}
 
 
-def _ci(entry: dict[str, Any] | None, fmt: str = ".3g") -> str:
-    if not entry:
-        return "-"
-    low, high = entry["ci"]
-    return f"{entry['value']:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
-
-
 def table(results: list[dict[str, Any]]) -> str:
     """The markdown table of every task's result."""
     lines = ["| task | headline metric | before [95% CI] | after [95% CI] | delta [95% CI] | verdict | "
              "perplexity under base: before -> after | flags | wall | peak RSS |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def ci(entry: dict[str, Any] | None) -> str:
+        return format_ci(entry, ".3g")
+
     for r in results:
         m, name = r["metrics"], r["metrics"]["headline"]
         ppl_b, ppl_a = m["before"].get(PPL, {}).get("value"), m["after"].get(PPL, {}).get("value")
         ppl = f"{ppl_b:.2f} -> {ppl_a:.2f} ({ppl_a / ppl_b - 1:+.0%})" if ppl_b and ppl_a else "-"
         flags = "; ".join(f.replace("possible reward hacking: ", "") for f in m["flags"]) or "none"
-        lines.append(f"| {r['task']} | {name} | {_ci(m['before'].get(name))} | {_ci(m['after'].get(name))} | "
-                     f"{_ci(m['delta'].get(name))} | **{m['delta'].get(name, {}).get('verdict', '-')}** | {ppl} | "
+        lines.append(f"| {r['task']} | {name} | {ci(m['before'].get(name))} | {ci(m['after'].get(name))} | "
+                     f"{ci(m['delta'].get(name))} | **{m['delta'].get(name, {}).get('verdict', '-')}** | {ppl} | "
                      f"{flags} | {r['wall_s'] / 60:.1f} min | {r['peak_rss_gb']:.2f} GB |")
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from core.evaluate import Evaluation, compare, evaluate
 from core.language import base_model_scorer
 from core.models import load_model
 from core.outputs import write_json
-from core.results import check_headline, summarise
+from core.results import check_headline, format_ci, summarise
 
 __all__ = ["main", "evaluate_models", "split_argv"]
 
@@ -79,10 +79,7 @@ def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
 
 
 def _cell(entry: dict[str, Any] | None, delta: dict[str, Any] | None) -> str:
-    if not entry:
-        return "-"
-    text = f"{entry['value']:.4g} [{entry['ci'][0]:.4g}, {entry['ci'][1]:.4g}]"
-    return text + (f" {delta['value']:+.3g} {delta['verdict']}" if delta else "")
+    return format_ci(entry) + (f" {delta['value']:+.3g} {delta['verdict']}" if entry and delta else "")
 
 
 def print_side_by_side(doc: dict[str, Any], file: Any = None) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.plots import learning_curve, reward_curves
+from core.results import format_ci
 from core.tokenview import TokenDelta, render_html
 
 __all__ = ["write_report", "compare_runs", "main"]
@@ -33,16 +34,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _ci(entry: dict[str, Any] | None) -> str:
-    if not entry:
-        return "-"
-    low, high = entry["ci"]
-    return f"{entry['value']:.4g} [{low:.4g}, {high:.4g}]"
-
-
 def _metric_rows(metrics: dict[str, Any], only: str | None = None) -> list[list[str]]:
     names = sorted(set(metrics["before"]) | set(metrics["after"]), key=lambda n: (n != metrics["headline"], n))
-    return [[n, _ci(metrics["before"].get(n)), _ci(metrics["after"].get(n)), _ci(metrics["delta"].get(n)),
+    return [[n, format_ci(metrics["before"].get(n)), format_ci(metrics["after"].get(n)), format_ci(metrics["delta"].get(n)),
              metrics["delta"].get(n, {}).get("verdict", "")] for n in names if only is None or n.startswith(only)]
 
 
@@ -136,8 +130,8 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
         doc.text("Model lineage: " + " -> ".join(metrics["lineage"]))
     delta = metrics["delta"].get(headline)
     if delta:
-        doc.text(f"Headline {headline}: {_ci(metrics['before'].get(headline))} -> {_ci(metrics['after'].get(headline))}; "
-                 f"change {_ci(delta)} (paired bootstrap, 95%): {delta['verdict'].upper()}.")
+        doc.text(f"Headline {headline}: {format_ci(metrics['before'].get(headline))} -> {format_ci(metrics['after'].get(headline))}; "
+                 f"change {format_ci(delta)} (paired bootstrap, 95%): {delta['verdict'].upper()}.")
     for flag in metrics.get("flags", []):
         doc.text(f"WARNING: {flag}")
     doc.heading("Held-out metrics (95% intervals; delta by paired bootstrap over the same prompts)")
@@ -153,7 +147,7 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
         doc.heading("Learning curve and sample efficiency")
         doc.image("report_curve.png", learning_curve(curve, headline), "learning curve")
         doc.table(["step", "completions", "wall (s)", headline],
-                  [[p["step"], p["completions"], p.get("wall_s", ""), _ci(p)] for p in curve])
+                  [[p["step"], p["completions"], p.get("wall_s", ""), format_ci(p)] for p in curve])
         eff = metrics.get("sample_efficiency", {})
         if eff:
             doc.text(f"Final gain {eff['final_gain']:+.4g} after {eff['completions']} completions; 50% of it after "
@@ -181,7 +175,7 @@ def compare_runs(run_dirs: list[str | Path]) -> str:
         cells = []
         for _, m in runs:
             verdict = m["delta"].get(name, {}).get("verdict")
-            cells.append(_ci(m["after"].get(name)) + (f" ({verdict})" if verdict else ""))
+            cells.append(format_ci(m["after"].get(name)) + (f" ({verdict})" if verdict else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

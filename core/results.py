@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from core.errors import ConfigError, did_you_mean
 from core.evaluate import Comparison, Evaluation, compare
 
-__all__ = ["summarise", "conclude", "hacking_flags", "check_headline", "print_table"]
+__all__ = ["summarise", "conclude", "hacking_flags", "check_headline", "print_table", "format_ci"]
 
 
 def summarise(evaluation: Evaluation) -> dict[str, dict[str, Any]]:
@@ -69,18 +69,23 @@ def conclude(headline: str, before: Evaluation | None, after: Evaluation | None,
     return doc
 
 
-def _cell(entry: dict[str, Any] | None) -> str:
+def format_ci(entry: dict[str, Any] | None, fmt: str = ".4g") -> str:
+    """``value [low, high]`` of a summarised metric (``-`` when absent).
+
+    >>> format_ci({"value": 0.5, "ci": [0.25, 0.75]})
+    '0.5 [0.25, 0.75]'
+    """
     if not entry:
         return "-"
     low, high = entry["ci"]
-    return f"{entry['value']:.4g} [{low:.4g}, {high:.4g}]"
+    return f"{entry['value']:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
 def print_table(doc: dict[str, Any], file: TextIO = sys.stderr) -> None:
     """Print metric | before | after | delta | verdict, the headline first, then the flags."""
     names = sorted(set(doc["before"]) | set(doc["after"]), key=lambda n: (n != doc["headline"], n))
-    rows = [(("* " if n == doc["headline"] else "  ") + n, _cell(doc["before"].get(n)), _cell(doc["after"].get(n)),
-             _cell(doc["delta"].get(n)), doc["delta"].get(n, {}).get("verdict", "")) for n in names]
+    rows = [(("* " if n == doc["headline"] else "  ") + n, format_ci(doc["before"].get(n)), format_ci(doc["after"].get(n)),
+             format_ci(doc["delta"].get(n)), doc["delta"].get(n, {}).get("verdict", "")) for n in names]
     head = ("  metric", "before [95% CI]", "after [95% CI]", "delta [95% CI]", "verdict")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
     for row in [head, *rows]:

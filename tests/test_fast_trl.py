@@ -7,7 +7,8 @@ import copy
 import pytest
 import torch
 
-from core.algos.fast_trl import _shared_prefix_pass, completion_logps, faster, plain_causal_lm
+from core.algos.fast_trl import _shared_prefix_pass, completion_logps, plain_causal_lm
+from core.algos.trl_online import rlft_trainer
 
 
 def batch(pad_id: int):
@@ -83,9 +84,9 @@ def test_unsupported_models_take_trls_own_path(tiny_model):
     assert plain_causal_lm(checkpointed) is None
 
 
-def test_faster_keeps_the_trl_trainer_interface():
+def test_rlft_trainers_keep_the_trl_trainer_interface():
     from trl import GRPOTrainer, RLOOTrainer
 
     for cls in (GRPOTrainer, RLOOTrainer):
-        fast = faster(cls)
-        assert issubclass(fast, cls) and faster(cls) is fast and fast.__name__ == f"Rlft{cls.__name__}"
+        fast = rlft_trainer(cls)
+        assert issubclass(fast, cls) and rlft_trainer(cls) is fast and fast.__name__ == f"Rlft{cls.__name__}"

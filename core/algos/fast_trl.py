@@ -18,7 +18,6 @@ on, which TRL leaves in float32 on CPU.
 
 from __future__ import annotations
 
-import functools
 from contextlib import nullcontext
 from typing import Any
 
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ["SharedPrefixLogps", "AutocastGeneration", "faster", "plain_causal_lm", "completion_logps"]
+__all__ = ["SharedPrefixLogps", "AutocastGeneration", "plain_causal_lm", "completion_logps"]
 
 #: Completion positions projected through the LM head at once (bounds the logits' memory).
 HEAD_CHUNK = 512
@@ -139,9 +138,3 @@ class AutocastGeneration:
         with context:
             return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
 
-
-@functools.cache
-def faster(trainer_cls: type) -> type:
-    """``trainer_cls`` (TRL's GRPOTrainer or RLOOTrainer) with both mixins applied."""
-    return type(f"Rlft{trainer_cls.__name__}", (AutocastGeneration, SharedPrefixLogps, trainer_cls),
-                {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's shared-prefix log-probs and bf16 sampling."})
