@@ -27,16 +27,20 @@ def compose(overrides: list[str], output_dir: str | None = None) -> Any:
 
 
 def machine_line() -> str:
-    """CPU model, cores, torch version and load average, for the top of every benchmark's output."""
+    """CPU model, cores, torch version, measured matmul rate, bf16 support and load average, for the top of
+    every benchmark's output."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    from core.algos.base import bf16_supported
+
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads); load average {load}")
+    return (f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads; "
+            f"fp32 matmul {matmul_gflops():.0f} GFLOP/s, fast bf16: {'yes' if bf16_supported() else 'no'}); "
+            f"load average {load}")
 
 
 def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 1.0) -> float:

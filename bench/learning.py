@@ -1,15 +1,23 @@
 """Does rlft learn? Each built-in task's default run, before -> after on its held-out split.
 
     python bench/learning.py                      # every built-in task, one after the other
-    python bench/learning.py --task qa            # one task
+    python bench/learning.py --task qa            # one task (the table keeps the other tasks' last results)
     python bench/learning.py --task qa -- algo.max_steps=8   # extra overrides for every run
+    python bench/learning.py --task sentiment --against-trl  # and a bare TRL GRPO script on the same budget
 
 Each task runs exactly as a user would start it (``python -m core.run task=<t>``), in its own
 process, one at a time. The table reports the task's headline held-out metric before -> after with
 95% bootstrap intervals, the paired-bootstrap delta and its verdict, the language-quality check
 (perplexity of the completions under the base model), any reward-hacking flag, wall time and the
-process's peak resident memory. It is written to ``bench/results/learning.md`` (README includes
-it) with a PNG of the before/after intervals beside it.
+process's peak resident memory. Each task's result is kept in ``bench/results/learning-<task>.json``
+(with its date and machine); ``bench/results/learning.md`` (README includes it) and a PNG of the
+before/after intervals are rebuilt from all of them after every run.
+
+``--against-trl`` then trains the same base model on the same task data and rewards with a bare
+TRL ``GRPOTrainer`` script at TRL's default settings (``bench/_bare_trl.py``) for the rlft run's
+wall time, scores both models and the base model on the held-out split with ``core.eval``
+(paired bootstrap against the base model), and reports the held-out gain per minute of each and
+their ratio, rlft over bare TRL.
 """
 
 from __future__ import annotations
@@ -36,18 +44,9 @@ PPL = "quality/perplexity"
 def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
     """Run ``python -m core.run task=<task>`` in a child process; return its metrics, wall time and peak RSS."""
     cmd = [sys.executable, "-m", "core.run", f"task={task}", f"output_dir={out}", "report_to=[none]", *extra]
-    print("$", " ".join(cmd[1:]), flush=True)
-    shutil.rmtree(out, ignore_errors=True)  # rlft refuses a directory that already holds a run
-    out.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"task {task}: the run failed; see {out.with_suffix('.log')}")
+    wall, peak = _child(cmd, out, f"task {task}: the run failed")  # rlft refuses a directory holding a run: cleared
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    return {"task": task, "metrics": metrics, "wall_s": wall, "peak_rss_gb": usage.ru_maxrss / 1024 ** 2}
+    return {"task": task, "metrics": metrics, "wall_s": wall, "peak_rss_gb": peak}
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -64,7 +63,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ppl_b, ppl_a = m["before"].get(PPL, {}).get("value"), m["after"].get(PPL, {}).get("value")
         ppl = f"{ppl_b:.2f} -> {ppl_a:.2f} ({ppl_a / ppl_b - 1:+.0%})" if ppl_b and ppl_a else "-"
         flags = "; ".join(f.replace("possible reward hacking: ", "") for f in m["flags"]) or "none"
-        lines.append(f"| {r['task']} | {name} | {ci(m['before'].get(name))} | {ci(m['after'].get(name))} | "
+        lines.append(f"| {r['task']} ({r.get('date', '?')}) | {name} | {ci(m['before'].get(name))} | {ci(m['after'].get(name))} | "
                      f"{ci(m['delta'].get(name))} | **{m['delta'].get(name, {}).get('verdict', '-')}** | {ppl} | "
                      f"{flags} | {r['wall_s'] / 60:.1f} min | {r['peak_rss_gb']:.2f} GB |")
     return "\n".join(lines)
@@ -92,26 +91,106 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def run_bare_trl(task: str, minutes: float, out: Path, overrides: list[str]) -> float:
+    """Train with the bare TRL script for ``minutes``; return its wall time in seconds."""
+    cmd = [sys.executable, str(Path(__file__).with_name("_bare_trl.py")), "--task", task, "--minutes", f"{minutes:.2f}",
+           "--out", str(out), *[o for o in overrides if not o.startswith(("algo.", "algo=", "eval."))]]
+    return _child(cmd, out, f"task {task}: the bare TRL run failed")[0]
+
+
+def _child(cmd: list[str], out: Path, failure: str) -> tuple[float, float]:
+    """Run ``cmd`` with its output in ``<out>.log``; return wall seconds and peak RSS in GB."""
+    print("$", " ".join(cmd[1:]), flush=True)
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{failure}; see {out.with_suffix('.log')}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024 ** 2
+
+
+def against_trl(task: str, result: dict[str, Any], runs: Path, overrides: list[str]) -> dict[str, Any]:
+    """Bare TRL on the rlft run's budget, then both models beside the base on the held-out split."""
+    from omegaconf import OmegaConf
+
+    rlft_dir = runs / task
+    base = OmegaConf.load(rlft_dir / "config.yaml").model.name_or_path
+    trl_wall = run_bare_trl(task, result["wall_s"] / 60, runs / f"{task}-trl", overrides)
+    eval_dir = runs / f"{task}-eval"
+    _child([sys.executable, "-m", "core.eval", f"task={task}", f"output_dir={eval_dir}", *overrides,
+            f"model.name_or_path={base}", str(rlft_dir / "model"), str(runs / f"{task}-trl" / "model")],
+           eval_dir, f"task {task}: core.eval failed")
+    doc = json.loads((eval_dir / "eval.json").read_text(encoding="utf-8"))
+    headline = doc["headline"]
+    rlft_delta, trl_delta = (m["delta"][headline] for m in doc["models"][1:])
+    per_minute = [d["value"] / (wall / 60) for d, wall in ((rlft_delta, result["wall_s"]), (trl_delta, trl_wall))]
+    ratio = per_minute[0] / per_minute[1] if trl_delta["verdict"] == "improved" and per_minute[1] > 0 else None
+    return {"headline": headline, "rlft": {"delta": rlft_delta, "wall_s": result["wall_s"], "per_minute": per_minute[0]},
+            "trl": {"delta": trl_delta, "wall_s": trl_wall, "per_minute": per_minute[1]}, "ratio": ratio}
+
+
+def trl_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table of held-out gain per minute, rlft against bare TRL (tasks measured with --against-trl)."""
+    lines = ["| task | headline metric | rlft: delta [95% CI], verdict | wall | bare TRL: delta [95% CI], verdict | "
+             "wall | gain per minute, rlft / bare TRL |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        a = r.get("against_trl")
+        if not a:
+            continue
+        cells = [f"{format_ci(a[k]['delta'], '.3g')}, {a[k]['delta']['verdict']} | {a[k]['wall_s'] / 60:.1f} min"
+                 for k in ("rlft", "trl")]
+        ratio = (f"**{a['ratio']:.1f}x**" if a["ratio"] is not None else
+                 "bare TRL gained nothing detectable: no finite ratio")
+        lines.append(f"| {r['task']} | {a['headline']} | {cells[0]} | {cells[1]} | {ratio} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def load_results(out: Path) -> list[dict[str, Any]]:
+    """Every task's last result (``learning-<task>.json``), in the built-in task order."""
+    results = []
+    for task in TASKS:
+        path = out / f"learning-{task}.json"
+        if path.exists():
+            results.append(json.loads(path.read_text(encoding="utf-8")))
+    return results
+
+
+def write_summary(out: Path) -> str:
+    """Rebuild ``learning.md`` and ``learning.png`` from every task's last result; return the markdown."""
+    results = load_results(out)
+    plot(results, out / "learning.png")
+    machines = sorted({f"{r['date']}, {r['machine']}" for r in results})
+    text = (f"Each row: `python bench/learning.py --task <task>` (each task's defaults, one run at a time), on the "
+            f"date in its row.  \n" + "  \n".join(machines) + f"\n\n{table(results)}\n\n"
+            f"![before/after](results/learning.png)\n")
+    versus = trl_table(results)
+    if versus:
+        text += ("\nAgainst a bare TRL `GRPOTrainer` script at TRL's default settings, given the rlft run's wall time "
+                 "(`--against-trl`; both scored by `core.eval` against the base model on the held-out split):\n\n"
+                 f"{versus}\n")
+    (out / "learning.md").write_text(text, encoding="utf-8")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", action="append", choices=TASKS, help="run only this task (repeatable)")
+    parser.add_argument("--against-trl", action="store_true", help="also run a bare TRL GRPO script on the same budget")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table, PNG and runs go")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
-    tasks = args.task or list(TASKS)
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%d")
-    header = machine_line()
-    results = [run_task(t, args.overrides, args.out / "runs" / t) for t in tasks]
-    name = "learning" if len(tasks) == len(TASKS) else "learning-" + "-".join(tasks)
-    plot(results, args.out / f"{name}.png")
-    settings = " ".join(args.overrides) or "each task's defaults"
-    text = (f"Measured {stamp} by `python bench/learning.py{' --task ' + ' --task '.join(args.task) if args.task else ''}"
-            f"{' ' + settings if args.overrides else ''}` ({settings}; one run at a time).  \n{header}\n\n"
-            f"{table(results)}\n\n![before/after](results/{name}.png)\n")
-    (args.out / f"{name}.md").write_text(text, encoding="utf-8")
-    (args.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(text)
+    for task in args.task or TASKS:
+        machine = machine_line()
+        result = run_task(task, args.overrides, args.out / "runs" / task)
+        result.update(date=time.strftime("%Y-%m-%d"), machine=machine, overrides=args.overrides)
+        if args.against_trl:
+            result["against_trl"] = against_trl(task, result, args.out / "runs", args.overrides)
+        (args.out / f"learning-{task}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(write_summary(args.out))
 
 
 if __name__ == "__main__":

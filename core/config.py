@@ -72,6 +72,9 @@ class AlgoConfig:
     reward_normalization: str = _help(
         "How components combine: 'raw' (weighted sum, then group advantage) or 'zscore' "
         "(each component z-scored within its group, then summed).", "raw")
+    skip_zero_variance_groups: bool = _help(
+        "GRPO/RLOO dynamic sampling (DAPO): drop groups whose completions all earned the same reward, which "
+        "carry no policy gradient; logged as dynamic_sampling/skipped.", True)
     logging_steps: int = _help("Log every N steps.", 1)
     save_steps: int = _help("Checkpoint every N steps (0: only the final model); written atomically.", 0)
     keep_checkpoints: int = _help("Checkpoints kept (the newest); older ones are deleted.", 2)

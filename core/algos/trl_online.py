@@ -8,6 +8,7 @@ import functools
 
 from core.algos.base import Algorithm, TrainInputs, trl_common_args, trl_key_problems
 from core.algos.checkpoints import AtomicCheckpoints
+from core.algos.dynamic_sampling import SkipZeroVarianceGroups
 from core.algos.fast_trl import AutocastGeneration, SharedPrefixLogps
 from core.errors import ConfigError, did_you_mean
 
@@ -16,8 +17,10 @@ __all__ = ["GRPO", "RLOO", "rlft_trainer"]
 
 @functools.cache
 def rlft_trainer(trainer_cls: type) -> type:
-    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, shared-prefix log-probs and bf16 sampling."""
-    return type(f"Rlft{trainer_cls.__name__}", (AtomicCheckpoints, AutocastGeneration, SharedPrefixLogps, trainer_cls),
+    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, dynamic sampling, shared-prefix log-probs and
+    bf16 sampling."""
+    mixins = (AtomicCheckpoints, SkipZeroVarianceGroups, AutocastGeneration, SharedPrefixLogps)
+    return type(f"Rlft{trainer_cls.__name__}", (*mixins, trainer_cls),
                 {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's checkpoints and fast paths."})
 
 
@@ -52,6 +55,7 @@ class GRPO(Algorithm):
                                             processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
                                             peft_config=inputs.peft_config)
         trainer.checkpoints_to_keep = self.cfg.keep_checkpoints
+        trainer.skip_zero_variance_groups = self.cfg.skip_zero_variance_groups
         return trainer
 
 
@@ -82,4 +86,5 @@ class RLOO(Algorithm):
                                             processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
                                             peft_config=inputs.peft_config)
         trainer.checkpoints_to_keep = self.cfg.keep_checkpoints
+        trainer.skip_zero_variance_groups = self.cfg.skip_zero_variance_groups
         return trainer
