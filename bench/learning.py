@@ -126,10 +126,20 @@ def against_trl(task: str, result: dict[str, Any], runs: Path, overrides: list[s
     doc = json.loads((eval_dir / "eval.json").read_text(encoding="utf-8"))
     headline = doc["headline"]
     rlft_delta, trl_delta = (m["delta"][headline] for m in doc["models"][1:])
-    per_minute = [d["value"] / (wall / 60) for d, wall in ((rlft_delta, result["wall_s"]), (trl_delta, trl_wall))]
-    ratio = per_minute[0] / per_minute[1] if trl_delta["verdict"] == "improved" and per_minute[1] > 0 else None
-    return {"headline": headline, "rlft": {"delta": rlft_delta, "wall_s": result["wall_s"], "per_minute": per_minute[0]},
-            "trl": {"delta": trl_delta, "wall_s": trl_wall, "per_minute": per_minute[1]}, "ratio": ratio}
+    return {"headline": headline, "rlft": {"delta": rlft_delta, "wall_s": result["wall_s"]},
+            "trl": {"delta": trl_delta, "wall_s": trl_wall}}
+
+
+def gain_ratio(versus: dict[str, Any]) -> str:
+    """Held-out gain per minute, rlft over bare TRL: on the point estimates, and the conservative ratio of
+    rlft's 95% lower bound over bare TRL's upper bound (both per minute)."""
+    rate = {k: (versus[k]["delta"]["value"], *versus[k]["delta"]["ci"], versus[k]["wall_s"] / 60) for k in ("rlft", "trl")}
+    (value, low, _, minutes), (trl_value, _, trl_high, trl_minutes) = rate["rlft"], rate["trl"]
+    if trl_high <= 0:
+        return "bare TRL's gain is not above 0 even at its upper bound: no finite ratio"
+    point = f"{(value / minutes) / (trl_value / trl_minutes):.1f}x" if trl_value > 0 else "no finite ratio"
+    bound = (low / minutes) / (trl_high / trl_minutes)
+    return f"**{point}** on point estimates; **{bound:.1f}x** conservatively (rlft's lower bound / TRL's upper bound)"
 
 
 def trl_table(results: list[dict[str, Any]]) -> str:
@@ -142,9 +152,7 @@ def trl_table(results: list[dict[str, Any]]) -> str:
             continue
         cells = [f"{format_ci(a[k]['delta'], '.3g')}, {a[k]['delta']['verdict']} | {a[k]['wall_s'] / 60:.1f} min"
                  for k in ("rlft", "trl")]
-        ratio = (f"**{a['ratio']:.1f}x**" if a["ratio"] is not None else
-                 "bare TRL gained nothing detectable: no finite ratio")
-        lines.append(f"| {r['task']} | {a['headline']} | {cells[0]} | {cells[1]} | {ratio} |")
+        lines.append(f"| {r['task']} | {a['headline']} | {cells[0]} | {cells[1]} | {gain_ratio(a)} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
