@@ -97,9 +97,14 @@ def measure(overrides: list[str], steps: int, variant: str) -> dict[str, Any]:
                          callbacks=[], peft_config=lora_config(cfg.model), report_to=["none"])
     import core.algos.trl_online as online
 
-    if variant == "trl":
+    fast = online.rlft_trainer
+    if variant == "trl":  # the bare TRL trainer class, for this build only
         online.rlft_trainer = lambda trainer_cls: trainer_cls
-    trainer = algorithm.build_trainer(inputs)
+    try:
+        trainer = algorithm.build_trainer(inputs)
+    finally:
+        online.rlft_trainer = fast
+    assert (type(trainer).__name__.startswith("Rlft")) == (variant == "rlft"), type(trainer)
     timer = PhaseTimer(trainer)
     trainer.add_callback(timer)
     trainer.train()
