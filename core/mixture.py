@@ -168,7 +168,7 @@ def expand_overrides(args: Sequence[str], plugins: Any) -> list[str]:
         return out
     if choice not in (None, MIXTURE):
         raise ConfigError(f"task={choice} and {args[where]} both choose the task; give one, e.g. task=[qa,sentiment]")
-    if len(names) == 1:
+    if len(names) == 1 and choice is None:  # task=[qa] is task=qa
         out[where] = f"task={names[0]}"
         return out
     cs = ConfigStore.instance()
@@ -217,7 +217,7 @@ def mix(train: dict[str, Dataset], weights: dict[str, float], seed: int) -> Data
     counts = shares(weights, sum(len(ds) for ds in train.values()))
     parts = []
     for name, ds in train.items():
-        order = np.concatenate([rng.permutation(len(ds)) for _ in range(-(-counts[name] // len(ds)))])
+        order = np.concatenate([rng.permutation(len(ds)) for _ in range(max(1, -(-counts[name] // len(ds))))])
         part = ds.select(order[:counts[name]].tolist())
         for column, (feature, _) in features.items():
             if column not in part.column_names:
@@ -255,7 +255,8 @@ class RoutedReward:
 @dataclass
 class TaskPart:
     """One task of a run: its splits, checked rewards (logging to ``log``), evaluators and headline metric.
-    ``prefix`` (``"qa:"`` in a multi-task run, else empty) prefixes its metric names in the outputs."""
+    ``prefix`` (``"qa:"`` in a multi-task run, else empty) prefixes its metric names in the outputs;
+    ``weight`` is its normalised share of the training mixture."""
 
     key: str
     task: Any
@@ -265,6 +266,7 @@ class TaskPart:
     headline: str
     log: RewardLog
     prefix: str = ""
+    weight: float = 1.0
 
 
 def build_parts(cfg: Any, ctx: Any, sink: Callable[[list[dict[str, Any]]], None]) -> list[TaskPart]:
@@ -272,6 +274,7 @@ def build_parts(cfg: Any, ctx: Any, sink: Callable[[list[dict[str, Any]]], None]
     from core.run import build_rewards
 
     mixture = is_mixture(cfg)
+    share = mixing_weights(cfg) if mixture else {cfg.task.name: 1.0}
     parts = []
     for key in cfg.tasks if mixture else [cfg.task.name]:
         view = task_view(cfg, key) if mixture else cfg
@@ -285,7 +288,7 @@ def build_parts(cfg: Any, ctx: Any, sink: Callable[[list[dict[str, Any]]], None]
             fn.log = reward_log
         evaluators = [ctx.plugins.evaluators.get(name) for name in task_cfg.evaluators]
         parts.append(TaskPart(key, task, splits, rewards, evaluators, task_cfg.metric or "reward/total", reward_log,
-                              f"{key}:" if mixture else ""))
+                              f"{key}:" if mixture else "", share[key]))
         log.info("rlft: task %s: %d train / %d held-out prompts", task_cfg.name, len(splits["train"]), len(splits["test"]))
     return parts
 
@@ -295,7 +298,7 @@ def training_set(parts: list[TaskPart], cfg: Any) -> tuple[Dataset, list[Any]]:
     mixture of every task's train split with each task's rewards routed to its own rows."""
     if len(parts) == 1 and not parts[0].prefix:
         return parts[0].splits["train"], list(parts[0].rewards)
-    share = mixing_weights(cfg)
+    share = {p.key: p.weight for p in parts}
     dataset = mix({p.key: p.splits["train"] for p in parts}, share, cfg.task.seed)
     counts = {p.key: sum(1 for t in dataset[TASK_COLUMN] if t == p.key) for p in parts}
     log.info("rlft: mixture of %d train prompts: %s", len(dataset),
@@ -315,7 +318,8 @@ def conclude_parts(parts: list[TaskPart], before: list[Evaluation] | None, after
     if len(parts) == 1 and not parts[0].prefix:
         return conclude(parts[0].headline, before and before[0], after and after[0], max_perplexity_increase)
     doc: dict[str, Any] = {"headline": parts[0].prefix + parts[0].headline, "before": {}, "after": {}, "delta": {},
-                           "flags": [], "headlines": {p.key: p.prefix + p.headline for p in parts}}
+                           "flags": [], "headlines": {p.key: p.prefix + p.headline for p in parts},
+                           "weights": {p.key: p.weight for p in parts}}
     for i, part in enumerate(parts):
         one = conclude(part.prefix + part.headline, before and _renamed(before[i], part.prefix),
                        after and _renamed(after[i], part.prefix), max_perplexity_increase)

@@ -100,7 +100,7 @@ def _samples(doc: _Doc, samples: list[dict[str, Any]], seed: int = 0) -> None:
     for kind, rows in picks.items():
         doc.text(f"{kind.capitalize()} by total reward:")
         doc.table(["prompt", "completion", "total", "components (raw)"],
-                  [[s["prompt"][-300:], s["completion"], f"{s['total']:.3f}",
+                  [[(f"[{s['task']}] " if "task" in s else "") + s["prompt"][-300:], s["completion"], f"{s['total']:.3f}",
                     ", ".join(f"{k} {v['raw']:.3f}" if v["raw"] is not None else f"{k} -"
                               for k, v in s["rewards"].items())] for s in rows])
 

@@ -1,13 +1,16 @@
-"""``python -m core.run``: fine-tune a causal LM with RL on one task.
+"""``python -m core.run``: fine-tune a causal LM with RL on one task, or on a mixture of tasks.
 
 The loop, in order:
 
 1. compose the config (Hydra: ``conf/config.yaml`` + ``task=`` + ``algo=`` + ``model=`` + overrides);
 2. discover the plugins (entry-point group ``rlft``) that contribute tasks, rewards, evaluators;
-3. build the task: train split, held-out split, reward functions, evaluators;
+3. build the task: train split, held-out split, reward functions, evaluators; with ``task=[a,b]``
+   every task, one training set mixing their train splits by weight, each task's rewards routed to
+   its own rows (:mod:`core.mixture`);
 4. evaluate the base model on the held-out split (every metric with a 95% interval);
 5. train with the chosen algorithm (TRL GRPO or RLOO), evaluating every ``eval.every`` steps;
-6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric;
+6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric
+   (several tasks: each on its own held-out split, metrics named ``<task>:<metric>``);
 7. write the outputs under the run directory: ``config.yaml``, ``model/``, ``metrics.json``,
    ``samples.jsonl``, ``train_log.jsonl``, ``curve.jsonl``, ``interpret.json``, ``report.md``,
    ``report.html`` and ``runs/`` (TensorBoard).
@@ -19,6 +22,7 @@ Run it::
     python -m core.run task=sentiment algo.lr=2e-5 algo.max_steps=32 task.max_prompts=64
     python -m core.run model=hf model.name_or_path=Qwen/Qwen2.5-0.5B-Instruct
     python -m core.run experiment=debug                 # a tiny CPU smoke run
+    python -m core.run 'task=[qa,sentiment]' task.weights.qa=3 tasks.qa.max_prompts=200   # multi-task
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ def test_a_mixture_run_trains_one_model_and_reports_each_task(compose_cfg, plugi
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics))
     assert saved["headlines"] == {"qa": "qa:qa/f1", "sentiment": "sentiment:sentiment/target_compound"}
-    assert saved["headline"] == "qa:qa/f1"
+    assert saved["headline"] == "qa:qa/f1" and saved["weights"] == {"qa": 0.5, "sentiment": 0.5}
     for name in ("qa:qa/f1", "qa:reward/qa_f1", "qa:quality/perplexity", "sentiment:sentiment/target_compound",
                  "sentiment:reward/vader_sentiment"):
         assert {"value", "ci"} <= set(saved["before"][name]) and {"value", "ci"} <= set(saved["after"][name])
