@@ -136,7 +136,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
             evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
                                   perplexity=base_model_scorer(policy, tokenizer, base),
-                                  desc=f"eval {part.prefix}({stage})")
+                                  desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
             check_headline(part.headline, evaluation)
             plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
                                         metrics={part.prefix + n: evaluation.value(n) for n in evaluation.metrics})
