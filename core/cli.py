@@ -27,9 +27,12 @@ GROUPS = ("task", "algo", "model", "experiment")
 @functools.lru_cache(maxsize=1)
 def discover() -> Plugins:
     """Load the plugins once per process and make their configs composable."""
+    from core.mixture import register_configs
+
     register_schemas()
     plugins = load_plugins()
     register_task_configs(plugins)
+    register_configs(plugins)  # task=mixture and the tasks/ group of multi-task runs
     return plugins
 
 
@@ -37,7 +40,9 @@ def group_choices(group: str, plugins: Plugins) -> list[str]:
     """Options of a config group: YAML files in ``conf/<group>/`` plus plugin-registered ones."""
     names = {p.stem for p in (CONF_DIR / group).glob("*.yaml")}
     if group == "task":
-        names |= set(plugins.tasks)
+        from core.mixture import MIXTURE
+
+        names |= set(plugins.tasks) | {MIXTURE}
     if group == "algo":
         names |= set(plugins.algorithms)
     return sorted(names)
@@ -122,10 +127,14 @@ def _one_line(exc: BaseException) -> str:
 def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
     """Compose the config once before Hydra does, turning its errors into one clear line.
 
-    :param args: the command line (overrides and Hydra flags).
+    :param args: the command line (overrides and Hydra flags); ``task=[a,b]`` selects several tasks
+        (:func:`core.mixture.expand_overrides`).
     :param full: also validate the whole config (:func:`core.validate.validate`) and the run directory,
         raising :class:`core.errors.ConfigErrors` with one line per problem.
     """
+    from core.mixture import expand_overrides
+
+    args = expand_overrides(args, plugins)
     _check_positional(args, plugins)
     overrides = [o for o in args if "=" in o and not o.lstrip("+~").startswith("hydra") and not o.startswith("-")]
     for override in overrides:

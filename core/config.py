@@ -135,9 +135,11 @@ class EvalConfig:
 
 @dataclass
 class RunConfig:
-    """The root config: one task, one algorithm, one model."""
+    """The root config: one task (or a mixture of tasks), one algorithm, one model."""
 
-    task: Any = _help("The task (a task plugin's schema).")
+    task: Any = _help("The task (a task plugin's schema), or with task=[qa,sentiment] the mixture "
+                      "(core.mixture.MixtureConfig: weights, shared caps).")
+    tasks: dict[str, Any] = _help("Multi-task runs only: each task's config by name (tasks.qa.max_prompts=...).", {})
     algo: AlgoConfig = _help("The RL algorithm.")
     model: ModelConfig = _help("The policy model.")
     eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "Held-out evaluation."})

@@ -15,14 +15,16 @@ class RunContext:
 
     :param cfg: the composed root config.
     :param output_dir: where this run writes its outputs.
-    :param task: the task instance (None before it is built).
+    :param task: the task instance (None before it is built; in a multi-task run, the first task).
     :param plugins: the loaded :class:`core.plugins.Plugins`.
+    :param tasks: every task instance of the run by name (one entry unless ``task=[a,b]``, see :mod:`core.mixture`).
     """
 
     cfg: Any
     output_dir: Path
     task: Any = None
     plugins: Any = None
+    tasks: dict[str, Any] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: str, build: Any) -> Any:

@@ -112,6 +112,9 @@ def rlft_evaluated(run: RunContext, stage: str, metrics: dict[str, float], evalu
     :param stage: ``"before"`` (base model), ``"step-<N>"`` (periodic) or ``"after"`` (trained model).
     :param metrics: metric name -> point value for that stage.
     :param evaluation: the full :class:`core.evaluate.Evaluation` (per-sample values, intervals).
+
+    In a multi-task run (``task=[qa,sentiment]``) it is called once per task and stage, with that
+    task's evaluation and metric names prefixed ``<task>:``.
     """
 
 

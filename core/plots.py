@@ -29,11 +29,12 @@ def _png(fig: Any) -> bytes:
 
 
 def reward_curves(train_log: list[dict[str, Any]]) -> bytes | None:
-    """Mean training reward per component (``rewards/<name>/mean``) and in total, against step."""
+    """Mean training reward per component (``rewards/<name>/mean``) and in total, against step; a step
+    where a component scored nothing (null: a multi-task batch without that task's rows) is skipped."""
     series: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for row in train_log:
         for key, value in row.items():
-            if key == "reward" or (key.startswith("rewards/") and key.endswith("/mean")):
+            if value is not None and (key == "reward" or (key.startswith("rewards/") and key.endswith("/mean"))):
                 series["total" if key == "reward" else key[len("rewards/"):-len("/mean")]].append(
                     (row["step"], float(value)))
     if not series:

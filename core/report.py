@@ -34,10 +34,18 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _metric_rows(metrics: dict[str, Any], only: str | None = None) -> list[list[str]]:
-    names = sorted(set(metrics["before"]) | set(metrics["after"]), key=lambda n: (n != metrics["headline"], n))
+def _headlines(metrics: dict[str, Any]) -> list[str]:
+    """The headline metric, or each task's in a multi-task run (names prefixed ``<task>:``)."""
+    return list((metrics.get("headlines") or {}).values()) or [metrics["headline"]]
+
+
+def _metric_rows(metrics: dict[str, Any], quality: bool) -> list[list[str]]:
+    """Rows of the task metrics (``quality=False``) or of the language-quality metrics (``quality/...``)."""
+    heads = _headlines(metrics)
+    bare = (lambda n: n.partition(":")[2]) if metrics.get("headlines") else (lambda n: n)  # noqa: E731
+    names = sorted(set(metrics["before"]) | set(metrics["after"]), key=lambda n: (n not in heads, n))
     return [[n, format_ci(metrics["before"].get(n)), format_ci(metrics["after"].get(n)), format_ci(metrics["delta"].get(n)),
-             metrics["delta"].get(n, {}).get("verdict", "")] for n in names if only is None or n.startswith(only)]
+             metrics["delta"].get(n, {}).get("verdict", "")] for n in names if bare(n).startswith("quality/") == quality]
 
 
 class _Doc:
@@ -92,7 +100,7 @@ def _samples(doc: _Doc, samples: list[dict[str, Any]], seed: int = 0) -> None:
     for kind, rows in picks.items():
         doc.text(f"{kind.capitalize()} by total reward:")
         doc.table(["prompt", "completion", "total", "components (raw)"],
-                  [[s["prompt"][-300:], s["completion"], f"{s['total']:.3f}",
+                  [[(f"[{s['task']}] " if "task" in s else "") + s["prompt"][-300:], s["completion"], f"{s['total']:.3f}",
                     ", ".join(f"{k} {v['raw']:.3f}" if v["raw"] is not None else f"{k} -"
                               for k, v in s["rewards"].items())] for s in rows])
 
@@ -128,18 +136,19 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     doc = _Doc(f"rlft run {run_dir.name}", run_dir)
     if metrics.get("lineage"):
         doc.text("Model lineage: " + " -> ".join(metrics["lineage"]))
-    delta = metrics["delta"].get(headline)
-    if delta:
-        doc.text(f"Headline {headline}: {format_ci(metrics['before'].get(headline))} -> {format_ci(metrics['after'].get(headline))}; "
-                 f"change {format_ci(delta)} (paired bootstrap, 95%): {delta['verdict'].upper()}.")
+    for name in _headlines(metrics):
+        delta = metrics["delta"].get(name)
+        if delta:
+            doc.text(f"Headline {name}: {format_ci(metrics['before'].get(name))} -> {format_ci(metrics['after'].get(name))}; "
+                     f"change {format_ci(delta)} (paired bootstrap, 95%): {delta['verdict'].upper()}.")
     for flag in metrics.get("flags", []):
         doc.text(f"WARNING: {flag}")
     doc.heading("Held-out metrics (95% intervals; delta by paired bootstrap over the same prompts)")
     head = ["metric", "before", "after", "delta", "verdict"]
-    doc.table(head, [r for r in _metric_rows(metrics) if not r[0].startswith("quality/")])
+    doc.table(head, _metric_rows(metrics, quality=False))
     doc.heading("Language quality")
     doc.text("Perplexity of the completions under the frozen base model, distinct-n, repetition and length.")
-    doc.table(head, _metric_rows(metrics, only="quality/"))
+    doc.table(head, _metric_rows(metrics, quality=True))
     doc.heading("Training rewards per component")
     doc.image("report_rewards.png", reward_curves(_read_jsonl(run_dir / "train_log.jsonl")), "training rewards")
     curve = metrics.get("curve", [])

@@ -9,6 +9,9 @@ The document written to ``metrics.json``::
      "delta":  {"qa/f1": {"value": 13.5, "ci": [9.8, 17.0], "n": 64, "direction": "higher",
                           "verdict": "improved"}, ...},
      "flags":  ["possible reward hacking: qa/f1 improved while quality/perplexity rose 31% (> 20%)"]}
+
+A multi-task run (:mod:`core.mixture`) prefixes every metric with its task (``qa:qa/f1``) and adds
+``"headlines": {"qa": "qa:qa/f1", "sentiment": ...}``; ``headline`` is the first task's.
 """
 
 from __future__ import annotations
@@ -82,9 +85,10 @@ def format_ci(entry: dict[str, Any] | None, fmt: str = ".4g") -> str:
 
 
 def print_table(doc: dict[str, Any], file: TextIO = sys.stderr) -> None:
-    """Print metric | before | after | delta | verdict, the headline first, then the flags."""
-    names = sorted(set(doc["before"]) | set(doc["after"]), key=lambda n: (n != doc["headline"], n))
-    rows = [(("* " if n == doc["headline"] else "  ") + n, format_ci(doc["before"].get(n)), format_ci(doc["after"].get(n)),
+    """Print metric | before | after | delta | verdict, the headline (each task's, with several) first, then the flags."""
+    heads = set((doc.get("headlines") or {}).values()) or {doc["headline"]}
+    names = sorted(set(doc["before"]) | set(doc["after"]), key=lambda n: (n not in heads, n))
+    rows = [(("* " if n in heads else "  ") + n, format_ci(doc["before"].get(n)), format_ci(doc["after"].get(n)),
              format_ci(doc["delta"].get(n)), doc["delta"].get(n, {}).get("verdict", "")) for n in names]
     head = ("  metric", "before [95% CI]", "after [95% CI]", "delta [95% CI]", "verdict")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]

@@ -1,13 +1,16 @@
-"""``python -m core.run``: fine-tune a causal LM with RL on one task.
+"""``python -m core.run``: fine-tune a causal LM with RL on one task, or on a mixture of tasks.
 
 The loop, in order:
 
 1. compose the config (Hydra: ``conf/config.yaml`` + ``task=`` + ``algo=`` + ``model=`` + overrides);
 2. discover the plugins (entry-point group ``rlft``) that contribute tasks, rewards, evaluators;
-3. build the task: train split, held-out split, reward functions, evaluators;
+3. build the task: train split, held-out split, reward functions, evaluators; with ``task=[a,b]``
+   every task, one training set mixing their train splits by weight, each task's rewards routed to
+   its own rows (:mod:`core.mixture`);
 4. evaluate the base model on the held-out split (every metric with a 95% interval);
 5. train with the chosen algorithm (TRL GRPO or RLOO), evaluating every ``eval.every`` steps;
-6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric;
+6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric
+   (several tasks: each on its own held-out split, metrics named ``<task>:<metric>``);
 7. write the outputs under the run directory: ``config.yaml``, ``model/``, ``metrics.json``,
    ``samples.jsonl``, ``train_log.jsonl``, ``curve.jsonl``, ``interpret.json``, ``report.md``,
    ``report.html`` and ``runs/`` (TensorBoard).
@@ -19,6 +22,7 @@ Run it::
     python -m core.run task=sentiment algo.lr=2e-5 algo.max_steps=32 task.max_prompts=64
     python -m core.run model=hf model.name_or_path=Qwen/Qwen2.5-0.5B-Instruct
     python -m core.run experiment=debug                 # a tiny CPU smoke run
+    python -m core.run 'task=[qa,sentiment]' task.weights.qa=3 tasks.qa.max_prompts=200   # multi-task
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ from core.language import base_model_scorer
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
 from core.report import write_report
-from core.results import check_headline, conclude, print_table
-from core.rewards.checked import CheckedReward, RewardLog
+from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
+from core.results import check_headline, print_table
+from core.rewards.checked import CheckedReward
 from core.rewards.spec import prompt_text
 from core.signals import GracefulStop
 from core.validate import check_config
@@ -83,15 +88,17 @@ def build_rewards(entries: Any, run: RunContext, columns: list[str]) -> list[Che
     return rewards
 
 
-def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, after: Evaluation, views: int = 4) -> dict[str, Any]:
-    """Token log-prob shifts (trained vs base) of the held-out completions: the most changed tokens
-    and phrases over the whole set, and ``views`` sampled completions token by token."""
-    prompts = [after.prompts[p] for p, idx in enumerate(after.groups) for _ in idx]
-    completions = [as_completion(p, t) for p, t in zip(prompts, after.completions)]
+def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Evaluation],
+                   views: int = 4) -> dict[str, Any]:
+    """Token log-prob shifts (trained vs base) of the held-out completions (of every task): the most
+    changed tokens and phrases over the whole set, and ``views`` sampled completions token by token."""
+    prompts = [after.prompts[p] for after in afters for p, idx in enumerate(after.groups) for _ in idx]
+    texts = [text for after in afters for text in after.completions]
+    completions = [as_completion(p, t) for p, t in zip(prompts, texts)]
     shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions)
     picks = sorted(random.Random(ctx.cfg.seed).sample(range(len(shifts)), min(views, len(shifts))))
     return {"top": top_changes(shifts),
-            "samples": [{"prompt": prompt_text(prompts[i]), "completion": after.completions[i],
+            "samples": [{"prompt": prompt_text(prompts[i]), "completion": texts[i],
                          "tokens": [{"token": t.token, "base": t.base, "trained": t.trained} for t in shifts[i]]}
                         for i in picks]}
 
@@ -110,54 +117,54 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
     set_seed(cfg.seed)
     ctx = RunContext(cfg=cfg, output_dir=output_dir, plugins=plugins)
-    ctx.task = plugins.tasks.get(cfg.task.name)(cfg.task)
-    splits = ctx.task.splits()
-    log.info("rlft: task %s: %d train / %d held-out prompts", cfg.task.name, len(splits["train"]), len(splits["test"]))
 
     rank = int(os.environ.get("RANK", "0"))  # set by accelerate / torchrun; each process logs its own samples
     samples = JsonlWriter(output_dir / ("samples.jsonl" if rank == 0 else f"samples.rank{rank}.jsonl"))
-    rewards = build_rewards(cfg.task.rewards, ctx, splits["train"].column_names)
-    reward_log = RewardLog({r.__name__: r.weight for r in rewards}, samples.write)
-    for fn in rewards:
-        fn.log = reward_log
-    evaluators = [plugins.evaluators.get(name) for name in cfg.task.evaluators]
+    parts = build_parts(cfg, ctx, samples.write)  # one per task (core.mixture: several with task=[a,b])
+    ctx.task, ctx.tasks = parts[0].task, {p.key: p.task for p in parts}
+    train_dataset, rewards = training_set(parts, cfg)
     algorithm = plugins.algorithms.get(cfg.algo.name)(cfg.algo)
     model, tokenizer = load_model(cfg.model)
     plugins.hook.rlft_run_start(run=ctx)
 
-    headline = cfg.task.metric or "reward/total"
-
-    def held_out(stage: str, policy: Any) -> Evaluation | None:
+    def held_out(stage: str, policy: Any) -> list[Evaluation] | None:
         if not cfg.eval.enabled:
             return None
-        reward_log.stage = stage
-        base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
-        evaluation = evaluate(policy, tokenizer, splits["test"], cfg.eval, rewards, evaluators,
-                              perplexity=base_model_scorer(policy, tokenizer, base), desc=f"eval ({stage})")
-        check_headline(headline, evaluation)
-        plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
-                                    metrics={name: evaluation.value(name) for name in evaluation.metrics})
-        log.info("rlft: held-out %s (%s): %s", headline, stage, evaluation.estimate(headline))
-        return evaluation
+        evaluations = []
+        for part in parts:
+            part.log.stage = stage
+            base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
+            evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
+                                  perplexity=base_model_scorer(policy, tokenizer, base),
+                                  desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
+            check_headline(part.headline, evaluation)
+            plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
+                                        metrics={part.prefix + n: evaluation.value(n) for n in evaluation.metrics})
+            log.info("rlft: held-out %s (%s): %s", part.prefix + part.headline, stage,
+                     evaluation.estimate(part.headline))
+            evaluations.append(evaluation)
+        return evaluations
 
     before = held_out("before", model)
-    reward_log.stage = "train"
+    for part in parts:
+        part.log.stage = "train"
     stop = GracefulStop()
     callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl")), stop]
     curve = None
     if cfg.eval.enabled:
         def periodic(policy: Any, step: int) -> Any:
-            evaluation = held_out(f"step-{step}", policy)
-            reward_log.stage = "train"
-            return evaluation.estimate(headline)
+            evaluations = held_out(f"step-{step}", policy)
+            for part in parts:
+                part.log.stage = "train"
+            return evaluations[0].estimate(parts[0].headline)
 
         curve = LearningCurve(cfg.eval.every, periodic, cfg.algo.prompts_per_step * cfg.algo.num_generations,
                               JsonlWriter(output_dir / "curve.jsonl"))
-        curve.add(curve.point(0, before.estimate(headline)))
+        curve.add(curve.point(0, before[0].estimate(parts[0].headline)))
         callbacks.append(curve)
     callbacks += [cb for cbs in plugins.hook.rlft_trainer_callbacks(run=ctx) for cb in cbs]
     trainer = algorithm.build_trainer(TrainInputs(
-        model=model, tokenizer=tokenizer, train_dataset=splits["train"], reward_funcs=rewards,
+        model=model, tokenizer=tokenizer, train_dataset=train_dataset, reward_funcs=rewards,
         reward_weights=[r.weight for r in rewards], output_dir=str(output_dir), seed=cfg.seed,
         callbacks=callbacks, peft_config=None if hasattr(model, "get_base_model") else lora_config(cfg.model),
         report_to=list(cfg.report_to)))
@@ -166,7 +173,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stop.finish(trainer.state.global_step, cfg.algo.max_steps, output_dir, lambda: write_json(  # Ctrl-C / SIGTERM
         output_dir / "metrics.json", {"interrupted_at_step": trainer.state.global_step,
-                                      "before": {} if before is None else {m: before.value(m) for m in before.metrics}}))
+                                      "before": {p.prefix + m: ev.value(m) for p, ev in zip(parts, before or [])
+                                                 for m in ev.metrics}}))
     trainer.optimizer = None  # free the optimizer state before evaluation loads the reference model
     after = held_out("after", trainer.model)
     lineage = [*read_lineage(resolve_run_model(cfg.model.name_or_path)),
@@ -176,12 +184,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         tokenizer.save_pretrained(str(output_dir / "model"))
         write_lineage(output_dir / "model", lineage[:-1], lineage[-1])
     samples.close()
-    metrics = conclude(headline, before, after, cfg.eval.max_perplexity_increase)
+    metrics = conclude_parts(parts, before, after, cfg.eval.max_perplexity_increase)
     metrics["lineage"] = [f"{step['task']} ({step['algo']}, {step['run']})" for step in lineage]
     if curve is not None:
-        curve.add(curve.point(trainer.state.global_step, after.estimate(headline)))
+        curve.add(curve.point(trainer.state.global_step, after[0].estimate(parts[0].headline)))
         metrics["curve"] = curve.points
-        metrics["sample_efficiency"] = sample_efficiency(curve.points, after.metrics[headline].direction)
+        metrics["sample_efficiency"] = sample_efficiency(curve.points, after[0].metrics[parts[0].headline].direction)
     if rank == 0:
         write_json(output_dir / "metrics.json", metrics)
         if after is not None and cfg.eval.interpret:
@@ -201,6 +209,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 @report_errors
 def _preflight() -> None:
+    sys.argv[1:] = expand_overrides(sys.argv[1:], discover())  # task=[a,b] -> task=mixture tasks=[a,b]
     preflight(sys.argv[1:], discover(), full=True)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from omegaconf import OmegaConf
 
-from core.errors import ConfigErrors, RlftError
+from core.errors import ConfigErrors, RlftError, did_you_mean
 
 __all__ = ["validate", "check_config", "check_output_dir", "RUN_MARKERS"]
 
@@ -119,23 +119,45 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
     return problems + list(algorithm(cfg.algo).check())
 
 
-def _task(cfg: Any, plugins: Any) -> list[str]:
-    task = cfg.task
-    problems = _ranges(task, "task", TASK_RULES)
+def _task(task: Any, plugins: Any, prefix: str = "task") -> list[str]:
+    problems = _ranges(task, prefix, TASK_RULES)
     for i, entry in enumerate(task.get("rewards") or []):
         try:
             plugins.rewards.get(entry.name)
         except RlftError as exc:
-            problems.append(f"task.rewards.{i}.name: {exc}")
+            problems.append(f"{prefix}.rewards.{i}.name: {exc}")
         if not _number(entry.weight):
-            problems.append(f"task.rewards.{i}.weight={entry.weight!r} ({entry.name}): must be a finite number")
+            problems.append(f"{prefix}.rewards.{i}.weight={entry.weight!r} ({entry.name}): must be a finite number")
     if OmegaConf.is_dict(task.get("data")):
-        problems += _ranges(task.data, "task.data", DATA_RULES)
+        problems += _ranges(task.data, f"{prefix}.data", DATA_RULES)
     for i, name in enumerate(task.get("evaluators") or []):
         try:
             plugins.evaluators.get(name)
         except RlftError as exc:
-            problems.append(f"task.evaluators.{i}: {exc}")
+            problems.append(f"{prefix}.evaluators.{i}: {exc}")
+    return problems
+
+
+def _tasks(cfg: Any, plugins: Any) -> list[str]:
+    """The task, or a multi-task run's mixture (weights, caps) and each of its tasks (core.mixture)."""
+    from core.mixture import MixtureConfig, is_mixture, task_view
+
+    if not is_mixture(cfg):
+        return _task(cfg.task, plugins)
+    names = list(cfg.get("tasks") or {})
+    if OmegaConf.get_type(cfg, "task") is not MixtureConfig:
+        return [f"tasks={names} is set but task={cfg.task.name}: list the tasks in task=[...], e.g. task=[qa,sentiment]"]
+    if not names:
+        return ["task=mixture needs its tasks: use task=[qa,sentiment]"]
+    problems = _ranges(cfg.task, "task", TASK_RULES)
+    for name, weight in cfg.task.weights.items():
+        if name not in names:
+            problems.append(f"task.weights.{name}={weight!r}: {name!r} is not one of the tasks ({', '.join(names)})"
+                            f"{did_you_mean(str(name), names)}")
+        elif not (_number(weight) and weight > 0):
+            problems.append(f"task.weights.{name}={weight!r}: must be a positive number")
+    for name in names:
+        problems += _task(task_view(cfg, name).task, plugins, f"tasks.{name}")
     return problems
 
 
@@ -250,7 +272,7 @@ def validate(cfg: Any, plugins: Any, output_dir: str | Path | None = None) -> li
     problems = []
     if cfg.get("eval") is not None and cfg.eval.enabled:
         problems += _ranges(cfg.eval, "eval", EVAL_RULES)
-    problems += _algo(cfg, plugins) + _task(cfg, plugins) + _sandbox(cfg) + _model(cfg) + _report_to(cfg)
+    problems += _algo(cfg, plugins) + _tasks(cfg, plugins) + _sandbox(cfg) + _model(cfg) + _report_to(cfg)
     if output_dir is not None:
         problems += check_output_dir(output_dir)
     return problems

@@ -20,11 +20,14 @@ class RewardLog:
 
     :param weights: reward name -> weight, in the order the trainer calls them.
     :param sink: receives a list of row dicts once every component of a batch is in.
+    :param fields: added to every row, e.g. ``{"task": "qa"}`` in a multi-task run.
     """
 
-    def __init__(self, weights: dict[str, float], sink: Callable[[list[dict[str, Any]]], None]) -> None:
+    def __init__(self, weights: dict[str, float], sink: Callable[[list[dict[str, Any]]], None],
+                 fields: dict[str, Any] | None = None) -> None:
         self.weights = weights
         self.sink = sink
+        self.fields = dict(fields or {})
         self._pending: dict[str, list[float | None]] = {}
         self.stage = "train"
 
@@ -41,7 +44,7 @@ class RewardLog:
                 for n, v in self._pending.items()
             }
             total = sum(c["weighted"] for c in components.values() if c["weighted"] is not None)
-            rows.append({"stage": self.stage, "step": step, "prompt": prompt_text(prompt),
+            rows.append({"stage": self.stage, "step": step, **self.fields, "prompt": prompt_text(prompt),
                          "completion": completion_text(completion), "rewards": components, "total": total})
         self._pending = {}
         self.sink(rows)
