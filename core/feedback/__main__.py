@@ -167,15 +167,14 @@ def serve(a: argparse.Namespace) -> None:
 
 
 def simulate(a: argparse.Namespace) -> None:
-    """Generate pairs until --db holds ``--pairs`` of them, and judge them with ``--simulate <reward>``."""
+    """Generate pairs until --db holds ``--pairs`` of them, and judge them with ``--simulate <reward>``
+    (``task=`` may be left out when --db already holds pairs of one task)."""
     from core.feedback.pairs import generate_pairs, load_task
     from core.feedback.store import Store
 
     rater = _rater(a)
     store = Store(a.db)
-    if not any(o.startswith("task=") for o in a.overrides):
-        raise ConfigError("--simulate needs task=<name> to generate pairs (python -m core.tasks lists the tasks)")
-    cfg, ctx, splits = load_task(a.overrides)
+    cfg, ctx, splits = load_task(_task_overrides(a.overrides, store))
     have = store.progress()["pairs"]
     if a.pairs > have:
         generate_pairs(cfg, ctx, splits["train"].select(range(min(have, len(splits["train"])), len(splits["train"]))),
