@@ -81,8 +81,9 @@ def format_ci(entry: dict[str, Any] | None, fmt: str = ".4g") -> str:
     return f"{entry['value']:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
-def print_table(doc: dict[str, Any], file: TextIO = sys.stderr) -> None:
-    """Print metric | before | after | delta | verdict, the headline first, then the flags."""
+def print_table(doc: dict[str, Any], file: TextIO | None = None) -> None:
+    """Print metric | before | after | delta | verdict, the headline first, then the flags (default: stderr)."""
+    file = file or sys.stderr  # looked up per call: a default bound at import outlives a replaced (closed) stderr
     names = sorted(set(doc["before"]) | set(doc["after"]), key=lambda n: (n != doc["headline"], n))
     rows = [(("* " if n == doc["headline"] else "  ") + n, format_ci(doc["before"].get(n)), format_ci(doc["after"].get(n)),
              format_ci(doc["delta"].get(n)), doc["delta"].get(n, {}).get("verdict", "")) for n in names]
