@@ -105,7 +105,7 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
 WORD = "Mozart"
 RULE = {"name": "regex_match", "args": {"pattern": WORD}}
 WORD_PAIRS = 200  # judged pairs: 160 train the reward model, 40 are its held-out pairs
-WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65 (measured: TODO)
+WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65 (measured: 0.85 on 40 pairs; untrained head 0.575)
 GRPO = ["algo.max_steps=16", "algo.prompts_per_step=8", "algo.num_generations=8", "algo.max_completion_length=8",
         "algo.lr=1e-2", "algo.temperature=0.3"]
 GRPO_GAIN = 0.2  # held-out rule rate: before TODO, after TODO
