@@ -84,8 +84,10 @@ def format_ci(entry: dict[str, Any] | None, fmt: str = ".4g") -> str:
     return f"{entry['value']:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
-def print_table(doc: dict[str, Any], file: TextIO = sys.stderr) -> None:
-    """Print metric | before | after | delta | verdict, the headline (each task's, with several) first, then the flags."""
+def print_table(doc: dict[str, Any], file: TextIO | None = None) -> None:
+    """Print metric | before | after | delta | verdict, the headline (each task's, with several) first, then the
+    flags (default: stderr)."""
+    file = file or sys.stderr  # looked up per call: a default bound at import outlives a replaced (closed) stderr
     heads = set((doc.get("headlines") or {}).values()) or {doc["headline"]}
     names = sorted(set(doc["before"]) | set(doc["after"]), key=lambda n: (n not in heads, n))
     rows = [(("* " if n in heads else "  ") + n, format_ci(doc["before"].get(n)), format_ci(doc["after"].get(n)),

@@ -92,3 +92,81 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
                       output_dir=tmp_path)
     with pytest.raises(DataError, match="none.jsonl"):
         run(cfg)
+
+
+# -- the loop raises a property: simulated rater -> export -> reward model -> GRPO with human_rm, and DPO ----------
+#
+# The tiny model is a random 3M-parameter Llama: its samples are near-uniform over SmolLM2's 49k tokens, so no
+# "correct answer" rule is within its reach. The rule here is one it can learn in a few dozen steps: "the reply
+# contains the word Mozart" (" Mozart" is the tiny model's most likely first token on qa prompts, p ~ 0.005, so it
+# is sampled now and then). Pairs are the tiny model's own samples, one side of each prefixed with " Mozart"; a
+# simulated rater (``regex_match`` on "Mozart") judges them through the store, as in ``--simulate``.
+
+WORD = "Mozart"
+RULE = {"name": "regex_match", "args": {"pattern": WORD}}
+WORD_PAIRS = 200  # judged pairs: 160 train the reward model, 40 are its held-out pairs
+WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65 (measured: 0.85 on 40 pairs; untrained head 0.575)
+DPO = ["algo.max_steps=5", "algo.batch_size=8", "algo.max_length=160", "algo.lr=1e-2"]
+DPO_GAIN = 0.3  # held-out rule rate (64 prompts, greedy): measured 0.031 -> 1.0 in 5 steps
+
+
+@pytest.fixture(scope="module")
+def word_loop(tmp_path_factory):
+    """``(prefs.jsonl, reward model dir, RM metrics)`` for the word rule, from the tiny model's own samples."""
+    import torch
+
+    from core.feedback.export import export
+    from core.feedback.pairs import load_task
+    from core.feedback.rm import train_rm
+    from core.feedback.simulate import simulate
+    from core.generation import generate
+    from core.models import load_model
+
+    root = tmp_path_factory.mktemp("word")
+    cfg, ctx, splits = load_task(["task=qa", "model=tiny"])
+    model, tokenizer = load_model(cfg.model)
+    rows = splits["train"].select(range(WORD_PAIRS))
+    torch.manual_seed(0)
+    samples = generate(model, tokenizer, list(rows["prompt"]), num_samples=2, max_new_tokens=8, temperature=1.0)
+    rng = random.Random(0)
+    pairs = []
+    for i, prompt in enumerate(rows["prompt"]):
+        good, other = f" {WORD} {samples[2 * i]}", samples[2 * i + 1]  # the token the policy itself emits first
+        a, b = (good, other) if rng.random() < 0.5 else (other, good)
+        pairs.append({"prompt": prompt, "prompt_text": "", "completion_a": a, "completion_b": b, "model_a": "tiny",
+                      "model_b": "tiny", "task": "qa", "columns": {}})
+    store = Store(root / "sim.db")
+    store.add_pairs(pairs)
+    counts = simulate(store, RULE["name"], ctx, reward_args=RULE["args"])
+    assert counts.get("a", 0) + counts.get("b", 0) >= WORD_PAIRS - 4, counts  # a sample rarely holds the word
+    export(store, root / "prefs")
+    metrics = train_rm(root / "prefs.jsonl", root / "rm", base="embedded:tiny", epochs=8, lr=1e-3, batch_size=8)
+    return root / "prefs.jsonl", root / "rm", metrics
+
+
+def rule_rate(metrics: dict, stage: str) -> float:
+    """Held-out share of greedy completions that follow the rule (the 0-weight ``regex_match`` component)."""
+    return metrics[stage][f"reward/{RULE['name']}"]["value"]
+
+
+def word_run(compose_cfg, tmp_path, overrides: list[str]) -> dict:
+    from core.run import run
+
+    cfg = compose_cfg(["task=qa", "experiment=debug", "task.max_prompts=null", "task.eval_prompts=64",
+                       "eval.max_new_tokens=8", "eval.language_quality=false", "eval.interpret=false",
+                       "algo.bf16=false", *overrides], output_dir=tmp_path)
+    return run(cfg)
+
+
+def test_reward_model_learns_the_word_rule(word_loop):
+    _, _, metrics = word_loop
+    print("RM", metrics)
+    assert metrics["heldout_accuracy"] >= 0.5 + WORD_RM_MARGIN, metrics
+
+
+def test_dpo_raises_the_rule_on_heldout_prompts(word_loop, compose_cfg, tmp_path):
+    prefs, _, _ = word_loop
+    rewards = f"task.rewards=[{{name: {RULE['name']}, weight: 0.0, args: {{pattern: {WORD}}}}}]"
+    metrics = word_run(compose_cfg, tmp_path, ["algo=dpo", rewards, f"algo.preferences={prefs}", *DPO])
+    print("DPO rule rate", rule_rate(metrics, "before"), "->", rule_rate(metrics, "after"))
+    assert rule_rate(metrics, "after") >= rule_rate(metrics, "before") + DPO_GAIN, metrics["delta"]

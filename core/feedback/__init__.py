@@ -3,7 +3,7 @@
     python -m core.feedback serve task=qa                  # web app on http://127.0.0.1:8765
     python -m core.feedback export --out prefs             # prefs.jsonl + prefs.parquet (TRL format)
     python -m core.feedback train-rm --preferences prefs.jsonl --out rm
-    python -m core.feedback simulate --simulate qa_f1 task=qa --pairs 200   # a rater from a reward
+    python -m core.feedback --simulate qa_f1 task=qa --pairs 200            # a rater from a reward
 
 Modules: ``store`` (SQLite), ``app`` (FastAPI + page), ``pairs`` (background generation),
 ``export`` (TRL preference format, agreement), ``rm`` (reward model, ``human_rm``), ``simulate``.

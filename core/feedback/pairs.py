@@ -2,13 +2,15 @@
 models), scored by the task's own rewards so human and automatic judgements can be compared.
 
 It runs in a background thread of the web app (progress in the store's ``generation`` meta key),
-or in the foreground for ``simulate``.
+or in the foreground for ``simulate``. With ``--simulate <reward>`` a simulated rater judges each
+batch as soon as it is stored.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +55,11 @@ def score(rewards: list[Any], prompts: list[Any], completions: list[Any], column
 
 
 def generate_pairs(cfg: Any, ctx: Any, split: Any, settings: FeedbackSettings, store: Store,
-                   stop: threading.Event | None = None, rewards: list[Any] | None = None) -> int:
-    """Generate up to ``settings.pairs`` pairs from ``split`` into ``store``; returns how many were added."""
+                   stop: threading.Event | None = None, rewards: list[Any] | None = None,
+                   on_batch: Callable[[], Any] | None = None) -> int:
+    """Generate up to ``settings.pairs`` pairs from ``split`` into ``store``; returns how many were added.
+
+    ``on_batch`` is called after each stored batch (the simulated rater judges it there)."""
     from core.generation import as_completion, generate
     from core.models import load_model
     from core.rewards.spec import completion_text, prompt_text
@@ -92,22 +97,34 @@ def generate_pairs(cfg: Any, ctx: Any, split: Any, settings: FeedbackSettings, s
             for i, (p, ca, cb) in enumerate(zip(prompts, comp_a, comp_b))])
         done += len(prompts)
         store.set_meta("generation", {"done": done, "target": n, "state": "generating"})
+        if on_batch is not None:
+            on_batch()
     store.set_meta("generation", {"done": done, "target": n, "state": "done"})
     return done
 
 
 class PairGenerator(threading.Thread):
-    """Runs :func:`generate_pairs` in the background; errors land in the progress, not in a traceback."""
+    """Runs :func:`generate_pairs` in the background; errors land in the progress, not in a traceback.
 
-    def __init__(self, overrides: list[str], settings: FeedbackSettings, store: Store) -> None:
+    ``rater(store, ctx)``, if given, is a simulated rater (``--simulate``): it judges each new batch, and
+    the pairs already in the store; with ``generate=False`` it only judges those.
+    """
+
+    def __init__(self, overrides: list[str], settings: FeedbackSettings, store: Store,
+                 rater: Callable[[Store, Any], Any] | None = None, generate: bool = True) -> None:
         super().__init__(daemon=True, name="rlft-pairs")
         self.overrides, self.settings, self.store = overrides, settings, store
+        self.rater, self.generate = rater, generate
         self.stop = threading.Event()
 
     def run(self) -> None:  # noqa: D102 - threading.Thread API
         try:
             cfg, ctx, splits = load_task(self.overrides)
-            generate_pairs(cfg, ctx, splits["train"], self.settings, self.store, self.stop)
+            judge = (lambda: self.rater(self.store, ctx=ctx)) if self.rater is not None else None
+            if judge is not None:
+                judge()
+            if self.generate:
+                generate_pairs(cfg, ctx, splits["train"], self.settings, self.store, self.stop, on_batch=judge)
         except Exception as exc:  # shown in the page's progress line
             log.exception("pair generation failed")
             self.store.set_meta("generation", {"state": f"failed: {type(exc).__name__}: {exc}"[:300]})

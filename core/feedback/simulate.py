@@ -11,6 +11,7 @@ import random
 import uuid
 from typing import Any
 
+from core.errors import DataError
 from core.feedback.store import Store
 
 __all__ = ["simulated_choice", "simulate"]
@@ -44,19 +45,19 @@ def simulate(store: Store, reward_name: str, ctx: Any, reward_args: dict[str, An
     store.ensure_rater(rater)
     rng = random.Random(seed)
     counts: dict[str, int] = {}
-    saved_overlap, store.overlap = store.overlap, 10**9  # a simulated rater judges every pair
-    try:
-        while limit is None or sum(counts.values()) < limit:
-            pair = store.next_pair(rater)
-            if pair is None:
-                break
-            prompt, cols = pair["prompt"], {k: [v] for k, v in pair["columns"].items()}
-            wrap = (lambda t: t) if isinstance(prompt, str) else (lambda t: [{"role": "assistant", "content": t}])
-            ra = score([fn], [prompt], [wrap(pair["completion_a"])], cols)[0]
-            rb = score([fn], [prompt], [wrap(pair["completion_b"])], cols)[0]
-            choice = simulated_choice(ra, rb, margin, bad_below, flip=rng.random() < noise)
-            store.judge(uuid.uuid4().hex, pair["id"], rater, choice)
-            counts[choice] = counts.get(choice, 0) + 1
-    finally:
-        store.overlap = saved_overlap
+    while limit is None or sum(counts.values()) < limit:
+        pair = store.next_pair(rater, overlap=10**9)  # a simulated rater judges every pair
+        if pair is None:
+            break
+        missing = [c for c in spec.columns if c not in pair["columns"]]
+        if missing:
+            raise DataError(f"simulated rater {reward_name!r} needs column {missing[0]!r}, which pair {pair['id']} "
+                            f"(task {pair['task'] or '?'!r}) does not have; pick a reward of that task")
+        prompt, cols = pair["prompt"], {k: [v] for k, v in pair["columns"].items()}
+        wrap = (lambda t: t) if isinstance(prompt, str) else (lambda t: [{"role": "assistant", "content": t}])
+        ra = score([fn], [prompt], [wrap(pair["completion_a"])], cols)[0]
+        rb = score([fn], [prompt], [wrap(pair["completion_b"])], cols)[0]
+        choice = simulated_choice(ra, rb, margin, bad_below, flip=rng.random() < noise)
+        store.judge(uuid.uuid4().hex, pair["id"], rater, choice)
+        counts[choice] = counts.get(choice, 0) + 1
     return counts

@@ -93,13 +93,18 @@ class Store:
             raise StoreError(f"unknown pair id {pair_id}", 404)
         return _pair(row)
 
-    def next_pair(self, rater: str) -> dict[str, Any] | None:
-        """The oldest pair this rater has not judged and fewer than ``overlap`` raters have."""
+    def next_pair(self, rater: str, overlap: int | None = None) -> dict[str, Any] | None:
+        """The oldest pair this rater has not judged and fewer than ``overlap`` raters have
+        (default: the store's ``overlap``; a simulated rater passes a larger one to judge every pair)."""
         row = self._conn().db.execute(
             "SELECT p.* FROM pairs p WHERE NOT EXISTS (SELECT 1 FROM judgements j WHERE j.pair_id = p.id AND j.rater = ?)"
             " AND (SELECT COUNT(*) FROM judgements j WHERE j.pair_id = p.id) < ? ORDER BY p.id LIMIT 1",
-            (rater, self.overlap)).fetchone()
+            (rater, self.overlap if overlap is None else overlap)).fetchone()
         return _pair(row) if row else None
+
+    def tasks(self) -> list[str]:
+        """The distinct task names of the stored pairs."""
+        return [r[0] for r in self._conn().db.execute("SELECT DISTINCT task FROM pairs WHERE task != '' ORDER BY task")]
 
     # -- raters --------------------------------------------------------------------------------
     def login(self, name: str, key: str | None) -> str:
