@@ -78,9 +78,13 @@ class SkipZeroVarianceGroups:
         keep = fill_to_multiple(local, self.args.steps_per_generation)  # type: ignore[attr-defined]
         self._metrics["train"]["dynamic_sampling/skipped"].append(  # type: ignore[attr-defined]
             1.0 - keep.float().mean().item())
-        if bool(keep.all()):
-            return output
-        return self._keep_rows(output, keep)
+        if not bool(keep.all()):
+            output = self._keep_rows(output, keep)
+        if output.get("num_items_in_batch") is not None:  # DAPO-style loss: normalise by the tokens trained on;
+            tool_mask = output.get("tool_mask")  # every process gathers, whether or not it dropped rows
+            mask = output["completion_mask"] if tool_mask is None else output["completion_mask"] * tool_mask
+            output["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()  # type: ignore[attr-defined]
+        return output
 
     def _keep_rows(self, output: dict[str, Any], keep: torch.Tensor) -> dict[str, Any]:
         """``output`` restricted to the ``keep`` rows, without the padding columns they no longer need."""
@@ -97,8 +101,4 @@ class SkipZeroVarianceGroups:
             elif key in COMPLETION_KEYS and value.dim() == 2 and value.size(1) == output["completion_ids"].size(1):
                 value = value[:, :width]  # right padding: drop trailing all-pad columns
             trimmed[key] = value
-        if output.get("num_items_in_batch") is not None:  # DAPO-style loss: normalise by the tokens trained on
-            tool_mask = trimmed.get("tool_mask")
-            mask = trimmed["completion_mask"] if tool_mask is None else trimmed["completion_mask"] * tool_mask
-            trimmed["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()  # type: ignore[attr-defined]
         return trimmed
