@@ -59,6 +59,9 @@ class AlgoConfig:
     prompts_per_step: int = _help("Distinct prompts per optimizer step (across all devices).", 2)
     num_generations: int = _help("Completions sampled per prompt (the group size).", 8)
     max_completion_length: int = _help("Maximum new tokens per sampled completion.", 32)
+    stop_strings: list[str] = _help("End a sampled completion once it ends with one of these strings (kept in the "
+                                    "text), e.g. a closing code fence; saves the tokens a model would add after it.",
+                                    [])
     temperature: float = _help("Sampling temperature during training.", 1.0)
     top_p: float = _help("Nucleus sampling during training.", 1.0)
     beta: float = _help("KL penalty coefficient against the reference model (0: no reference model).", 0.0)
@@ -115,6 +118,8 @@ class EvalConfig:
 
     enabled: bool = _help("Evaluate the base and the trained model on the held-out split.", True)
     max_new_tokens: int = _help("Maximum new tokens per evaluation completion.", 48)
+    stop_strings: list[str] = _help("End a completion once it ends with one of these strings (as algo.stop_strings).",
+                                    [])
     num_samples: int = _help("Completions per held-out prompt and seed (pass@k needs k or more).", 1)
     seeds: list[int] = _help("Sampling seeds; each adds num_samples completions per prompt (needs temperature > 0).",
                              [0])

@@ -164,7 +164,7 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
         torch.manual_seed(seed)
         per_seed.append(generate(model, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                                  temperature=cfg.temperature, num_samples=cfg.num_samples,
-                                 batch_size=cfg.batch_size, desc=desc))
+                                 batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc))
     n = cfg.num_samples
     return [t for p in range(len(prompts)) for texts in per_seed for t in texts[p * n:(p + 1) * n]]
 

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     n = cfg.eval.num_samples
     prompts = [p for p in dataset["prompt"] for _ in range(n)]
     texts = generate(model, tokenizer, list(dataset["prompt"]), max_new_tokens=cfg.eval.max_new_tokens,
-                     temperature=cfg.eval.temperature, num_samples=n, batch_size=cfg.eval.batch_size)
+                     temperature=cfg.eval.temperature, num_samples=n, batch_size=cfg.eval.batch_size,
+                     stop_strings=cfg.eval.stop_strings)
     completions = [as_completion(p, t) for p, t in zip(prompts, texts)]
     columns = {c: [v for v in dataset[c] for _ in range(n)] for c in dataset.column_names if c != "prompt"}
     rewards = build_rewards(cfg.task.rewards, ctx, dataset.column_names)

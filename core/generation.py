@@ -11,7 +11,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "as_completion", "inference_mode"]
+__all__ = ["render_prompt", "generate", "stop_kwargs", "as_completion", "inference_mode"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
@@ -56,13 +56,19 @@ class inference_mode:  # noqa: N801 - used as a context manager like torch.infer
         m.train(self.was_training)
 
 
+def stop_kwargs(tokenizer: PreTrainedTokenizerBase, stop_strings: Sequence[str]) -> dict[str, Any]:
+    """``generate`` keyword arguments that end a completion at any of ``stop_strings`` (none: no arguments)."""
+    return dict(stop_strings=list(stop_strings), tokenizer=tokenizer) if stop_strings else {}
+
+
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Any], *,
              max_new_tokens: int = 64, temperature: float = 0.0, num_samples: int = 1, batch_size: int = 32,
-             top_p: float = 1.0, desc: str = "generating") -> list[str]:
+             top_p: float = 1.0, stop_strings: Sequence[str] = (), desc: str = "generating") -> list[str]:
     """Generate ``num_samples`` completions per prompt; returns them flat, samples of a prompt contiguous.
 
-    Prompts are batched by length (left padding) and the original order is restored.
+    Prompts are batched by length (left padding) and the original order is restored. A completion ends at
+    EOS, at ``max_new_tokens`` or once its text ends with one of ``stop_strings``.
     """
     if num_samples > 1 and temperature <= 0:
         raise ConfigError(f"eval.num_samples={num_samples} needs sampling: set eval.temperature > 0")
@@ -72,6 +78,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
+    sampling.update(stop_kwargs(tokenizer, stop_strings))
     try:
         with inference_mode(model), tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
             for start in range(0, len(order), batch_size):

@@ -13,19 +13,23 @@ head, full fine-tuning or LoRA, no gradient checkpointing). Anything else (DDP/F
 vision inputs, MoE auxiliary losses, soft-capped or scaled logits) takes TRL's own path unchanged.
 
 :class:`AutocastGeneration` runs the trainer's sampling under bfloat16 autocast when ``bf16`` is
-on, which TRL leaves in float32 on CPU.
+on, which TRL leaves in float32 on CPU. :class:`StopStringGeneration` ends completions at
+``algo.stop_strings``, which TRL's transformers path cannot (``generate`` needs the tokenizer for them).
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-__all__ = ["SharedPrefixLogps", "AutocastGeneration", "plain_causal_lm", "completion_logps"]
+from core.generation import stop_kwargs
+
+__all__ = ["SharedPrefixLogps", "AutocastGeneration", "StopStringGeneration", "plain_causal_lm", "completion_logps"]
 
 #: Completion positions projected through the LM head at once (bounds the logits' memory).
 HEAD_CHUNK = 512
@@ -138,3 +142,40 @@ class AutocastGeneration:
         with context:
             return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
 
+
+
+@contextmanager
+def _generate_with(model: Any, extra: dict[str, Any]) -> Iterator[None]:
+    """Within the block, ``model.generate`` also receives ``extra`` (nothing changes when it is empty)."""
+    if not extra:
+        yield
+        return
+    generate = model.generate
+    model.generate = lambda *args, **kwargs: generate(*args, **{**extra, **kwargs})
+    try:
+        yield
+    finally:
+        del model.generate  # the instance attribute; the class's method shows through again
+
+
+class StopStringGeneration:
+    """Mixin for TRL's online trainers: end each sampled completion once its text ends with one of
+    ``stop_strings`` (set after construction, like ``algo.stop_strings``).
+
+    A stopped completion is padded with the pad token; it counts as an end of sequence for TRL's
+    completion mask, so a stopped completion is "terminated", not "clipped".
+    """
+
+    stop_strings: Sequence[str] = ()
+
+    def set_stop_strings(self, stop_strings: Sequence[str]) -> None:
+        """Stop at ``stop_strings`` from now on (empty: only at EOS and the length limit)."""
+        self.stop_strings = list(stop_strings)
+        pad = self.processing_class.pad_token_id  # type: ignore[attr-defined]
+        if self.stop_strings and pad is not None and pad not in self.eos_token_ids:  # type: ignore[attr-defined]
+            self.eos_token_ids = [*self.eos_token_ids, pad]  # type: ignore[attr-defined]
+
+    def _generate_single_turn(self, *args: Any, **kwargs: Any) -> Any:
+        model = self.accelerator.unwrap_model(self.model_wrapped)  # type: ignore[attr-defined]
+        with _generate_with(model, stop_kwargs(self.processing_class, self.stop_strings)):  # type: ignore[attr-defined]
+            return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]

@@ -92,7 +92,8 @@ class OwnTrainer(Trainer):
                                     self.accelerator.process_index, world)
         self.engine = RolloutEngine(inputs.tokenizer, inputs.reward_funcs, num_generations=cfg.num_generations,
                                     max_new_tokens=cfg.max_completion_length, temperature=cfg.temperature,
-                                    top_p=cfg.top_p, top_k=getattr(cfg, "top_k", None) or None)
+                                    top_p=cfg.top_p, top_k=getattr(cfg, "top_k", None) or None,
+                                    stop_strings=cfg.stop_strings)
         self.ref_model: Any = None
 
     # ---- what an algorithm provides -------------------------------------------------------------

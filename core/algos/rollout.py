@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from transformers import LogitsProcessorList, PreTrainedTokenizerBase
 
-from core.generation import as_completion, inference_mode, render_prompt
+from core.generation import as_completion, inference_mode, render_prompt, stop_kwargs
 
 __all__ = ["Experience", "RolloutEngine", "completion_mask", "position_ids", "collate_episodes"]
 
@@ -102,12 +102,14 @@ class RolloutEngine:
     :param temperature: sampling temperature (> 0).
     :param top_p: nucleus sampling.
     :param top_k: restrict sampling to the k most likely tokens (None: no restriction).
+    :param stop_strings: end a completion once its text ends with one of these.
     """
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, reward_funcs: Sequence[Callable[..., Any]], *,
                  num_generations: int, max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0,
-                 top_k: int | None = None) -> None:
+                 top_k: int | None = None, stop_strings: Sequence[str] = ()) -> None:
         self.tokenizer = tokenizer
+        self.stop_strings = list(stop_strings)
         self.reward_funcs = list(reward_funcs)
         self.num_generations = num_generations
         self.max_new_tokens = max_new_tokens
@@ -131,7 +133,8 @@ class RolloutEngine:
             out = policy.generate(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
                                   max_new_tokens=self.max_new_tokens, num_return_sequences=self.num_generations,
                                   do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-                                  pad_token_id=tok.pad_token_id, logits_processor=logits_processor).cpu()
+                                  pad_token_id=tok.pad_token_id, logits_processor=logits_processor,
+                                  **stop_kwargs(tok, self.stop_strings)).cpu()
         width = enc["input_ids"].shape[1]
         completion = out[:, width:]
         cmask = completion_mask(completion, self.eos_ids)

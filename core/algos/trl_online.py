@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from transformers import Trainer
-
 import functools
+from typing import Any
+
+from transformers import Trainer
 
 from core.algos.base import Algorithm, TrainInputs, trl_common_args, trl_key_problems
 from core.algos.checkpoints import AtomicCheckpoints
 from core.algos.dynamic_sampling import SkipZeroVarianceGroups
-from core.algos.fast_trl import AutocastGeneration, SharedPrefixLogps
+from core.algos.fast_trl import AutocastGeneration, SharedPrefixLogps, StopStringGeneration
 from core.errors import ConfigError, did_you_mean
 
 __all__ = ["GRPO", "RLOO", "rlft_trainer"]
@@ -17,11 +18,20 @@ __all__ = ["GRPO", "RLOO", "rlft_trainer"]
 
 @functools.cache
 def rlft_trainer(trainer_cls: type) -> type:
-    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, dynamic sampling, shared-prefix log-probs and
-    bf16 sampling."""
-    mixins = (AtomicCheckpoints, SkipZeroVarianceGroups, AutocastGeneration, SharedPrefixLogps)
+    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, dynamic sampling, shared-prefix log-probs,
+    bf16 sampling and stop strings."""
+    mixins = (AtomicCheckpoints, SkipZeroVarianceGroups, StopStringGeneration, AutocastGeneration, SharedPrefixLogps)
     return type(f"Rlft{trainer_cls.__name__}", (*mixins, trainer_cls),
                 {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's checkpoints and fast paths."})
+
+
+def configured(trainer: Any, cfg: Any) -> Any:
+    """``trainer`` with rlft's settings that TRL's configs do not hold (checkpoints kept, dynamic sampling,
+    stop strings)."""
+    trainer.checkpoints_to_keep = cfg.keep_checkpoints
+    trainer.skip_zero_variance_groups = cfg.skip_zero_variance_groups
+    trainer.set_stop_strings(cfg.stop_strings)
+    return trainer
 
 
 AGGREGATION = {"raw": "sum_then_normalize", "zscore": "normalize_then_sum"}
@@ -54,9 +64,7 @@ class GRPO(Algorithm):
                                             args=GRPOConfig(**args), train_dataset=inputs.train_dataset,
                                             processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
                                             peft_config=inputs.peft_config)
-        trainer.checkpoints_to_keep = self.cfg.keep_checkpoints
-        trainer.skip_zero_variance_groups = self.cfg.skip_zero_variance_groups
-        return trainer
+        return configured(trainer, self.cfg)
 
 
 class RLOO(Algorithm):
@@ -85,6 +93,4 @@ class RLOO(Algorithm):
                                             args=RLOOConfig(**args), train_dataset=inputs.train_dataset,
                                             processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
                                             peft_config=inputs.peft_config)
-        trainer.checkpoints_to_keep = self.cfg.keep_checkpoints
-        trainer.skip_zero_variance_groups = self.cfg.skip_zero_variance_groups
-        return trainer
+        return configured(trainer, self.cfg)
