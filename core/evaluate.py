@@ -178,14 +178,19 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
 
 def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewards: Sequence[CheckedReward],
              evaluators: Sequence[EvaluatorSpec], *, perplexity: Scorer | None = None,
-             desc: str = "evaluating") -> Evaluation:
+             desc: str = "evaluating", texts: list[str] | None = None) -> Evaluation:
     """Generate completions for every held-out prompt and score them.
 
     :param perplexity: scores completions under the frozen base model (see
         :func:`core.language.base_model_scorer`); when given, language quality includes perplexity.
+    :param texts: completions generated before for these prompts (a prompt's contiguous, as
+        :attr:`Evaluation.completions` keeps them): scored again instead of sampling new ones.
     """
     prompts = list(dataset["prompt"])
-    texts = _generate_all(model, tokenizer, prompts, cfg, desc)
+    if texts is None:
+        texts = _generate_all(model, tokenizer, prompts, cfg, desc)
+    elif len(texts) % max(len(prompts), 1):
+        raise ValueError(f"{len(texts)} stored completions do not split evenly over {len(prompts)} prompts")
     n = len(texts) // max(len(prompts), 1)
     rep_prompts = [p for p in prompts for _ in range(n)]
     completions = [as_completion(p, t) for p, t in zip(rep_prompts, texts)]
