@@ -37,17 +37,23 @@ def checkpoint_step(checkpoint: Path | None) -> int:
     return int(checkpoint.name.rpartition("-")[2]) if checkpoint is not None else 0
 
 
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file (none if it is missing; a line cut short by a kill is skipped)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
 def trim_jsonl(path: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
     """Rewrite ``path`` atomically with only the rows ``keep`` accepts (a line cut short by a kill is
     dropped); return the rows kept. A missing file stays missing."""
     if not path.is_file():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+    rows = _rows(path)
     kept = [row for row in rows if keep(row)]
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept), encoding="utf-8")
@@ -79,14 +85,16 @@ def trim_outputs(output_dir: Path, step: int, max_steps: int, samples: Path, kee
     :param keep_before: whether the before-training evaluation is reused: its rows stay, and so does the
         curve up to ``step``; otherwise both go (points measured on other prompts or settings would not
         compare with the new ones).
-    :param main: whether this process owns the shared files (``train_log.jsonl``, ``curve.jsonl``).
+    :param main: whether this process owns the shared files (``train_log.jsonl``, ``curve.jsonl``); the
+        others only read the curve.
     """
     trim_jsonl(samples, lambda row: _sample_kept(row, step, keep_before))
-    if not main:
-        return []
+    point_kept = lambda row: (keep_before and isinstance(row.get("step"), int)  # noqa: E731
+                              and row["step"] <= step and row["step"] < max_steps)
+    if not main:  # the other processes read the curve the main one keeps
+        return [row for row in _rows(output_dir / "curve.jsonl") if point_kept(row)]
     trim_jsonl(output_dir / "train_log.jsonl", lambda row: isinstance(row.get("step"), int) and row["step"] <= step)
-    return trim_jsonl(output_dir / "curve.jsonl", lambda row: keep_before and isinstance(row.get("step"), int)
-                      and row["step"] <= step and row["step"] < max_steps)
+    return trim_jsonl(output_dir / "curve.jsonl", point_kept)
 
 
 #: The ``eval`` settings that shape the completions (the scoring ones may change on a resume).

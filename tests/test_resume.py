@@ -170,3 +170,14 @@ def test_the_stored_before_evaluation_is_reused_only_when_prompts_and_settings_m
     assert load_before(tmp_path, compose_cfg(["experiment=debug", "eval.max_new_tokens=9"]), {"qa": prompts}) is None
     assert load_before(tmp_path, compose_cfg(["experiment=debug", "eval.every=3"]), {"qa": prompts}) is not None
     assert load_before(tmp_path / "none", cfg, {"qa": prompts}) is None
+
+
+def test_an_algorithm_that_cannot_resume_is_refused_before_anything_loads(compose_cfg, plugins):
+    from core.validate import validate
+
+    problems = validate(compose_cfg(["experiment=debug", "algo=reinforce", "resume=true"]), plugins)
+    assert [p for p in problems if p.startswith("resume=")] == [
+        "resume=True: algo=reinforce cannot resume a run yet (its checkpoints are for inspection and export); "
+        "start a new run, or use algo=grpo / rloo"]
+    assert not [p for p in validate(compose_cfg(["experiment=debug", "algo=grpo", "resume=true"]), plugins)
+                if p.startswith("resume=")]
