@@ -2,8 +2,9 @@
 
 With ``eval.every=N`` the :class:`LearningCurve` callback evaluates the policy on the held-out split
 every N optimizer steps. Each point records the step, the completions (samples) generated so far,
-the wall time and the headline estimate with its interval; points are appended to ``curve.jsonl``
-as they come, so a crashed run keeps its curve.
+the wall time and the headline estimate with its interval (in a multi-task run, every task's headline);
+points are appended to ``curve.jsonl`` as they come, so a crashed run keeps its curve and a resumed one
+continues it.
 
 :func:`sample_efficiency` reads a curve: how many completions it took to reach 50% and 90% of the
 final gain (linearly interpolated between evaluations), the mission's measure of sample efficiency.
@@ -24,38 +25,51 @@ from transformers import TrainerCallback
 
 from core.outputs import JsonlWriter
 
-__all__ = ["LearningCurve", "sample_efficiency"]
+__all__ = ["LearningCurve", "series", "sample_efficiency"]
 
 
 class LearningCurve(TrainerCallback):
-    """Evaluate every ``every`` steps with ``evaluate(model, step) -> Estimate`` and record the curve.
+    """Evaluate every ``every`` steps with ``evaluate(model, step) -> {metric: Estimate}`` and record the curve.
+
+    The first metric leads (a point's ``value`` and ``ci``); with several (a multi-task run's headlines,
+    ``<task>:<metric>``) every point also carries each one's ``{"value", "ci"}`` under ``metrics``.
 
     :param completions_per_step: completions generated per optimizer step (all processes).
-    :param start: the point measured before training (step 0), if any.
+    :param points: the points the run already has (a resumed run's, read back from ``curve.jsonl``): kept,
+        not written again; the wall clock continues from the last one's ``wall_s``.
     """
 
-    def __init__(self, every: int, evaluate: Callable[[Any, int], Any], completions_per_step: int,
-                 writer: JsonlWriter, start: dict[str, Any] | None = None) -> None:
+    def __init__(self, every: int, evaluate: Callable[[Any, int], dict[str, Any]], completions_per_step: int,
+                 writer: JsonlWriter, points: list[dict[str, Any]] | None = None) -> None:
         self.every, self.evaluate, self.per_step, self.writer = every, evaluate, completions_per_step, writer
-        self.points: list[dict[str, Any]] = []
-        self.started = time.perf_counter()
-        if start is not None:
-            self.add(start)
+        self.points: list[dict[str, Any]] = list(points or [])
+        self.started = time.perf_counter() - (self.points[-1].get("wall_s", 0.0) if self.points else 0.0)
 
     def add(self, point: dict[str, Any]) -> None:
         """Record one point and append it to the curve file."""
         self.points.append(point)
         self.writer.write([point])
 
-    def point(self, step: int, estimate: Any) -> dict[str, Any]:
-        """A curve point for ``estimate`` (an :class:`core.stats.Estimate`) at ``step``."""
-        return {"step": step, "completions": step * self.per_step, "wall_s": round(time.perf_counter() - self.started, 2),
-                "value": estimate.value, "ci": [estimate.low, estimate.high]}
+    def point(self, step: int, estimates: dict[str, Any]) -> dict[str, Any]:
+        """A curve point at ``step`` for ``{metric: Estimate}`` (:class:`core.stats.Estimate`, the lead first)."""
+        lead = next(iter(estimates.values()))
+        point = {"step": step, "completions": step * self.per_step,
+                 "wall_s": round(time.perf_counter() - self.started, 2), "value": lead.value, "ci": [lead.low, lead.high]}
+        if len(estimates) > 1:
+            point["metrics"] = {name: {"value": e.value, "ci": [e.low, e.high]} for name, e in estimates.items()}
+        return point
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         step = state.global_step
         if self.every > 0 and step % self.every == 0 and step < state.max_steps:
             self.add(self.point(step, self.evaluate(model, step)))
+
+
+def series(points: list[dict[str, Any]], metric: str | None = None) -> list[dict[str, Any]]:
+    """The curve of one metric of a multi-metric curve (its ``value`` and ``ci`` in every point); the
+    lead's for None or a curve without per-metric values."""
+    return [{**p, **p["metrics"][metric]} if metric is not None and metric in p.get("metrics", {}) else p
+            for p in points]
 
 
 def _crossing(points: list[dict[str, Any]], target: float) -> float | None:

@@ -3,11 +3,14 @@
     python -m core.eval task=qa                                              # the default model
     python -m core.eval task=qa model.name_or_path=outputs/qa/run1/model     # a trained model
     python -m core.eval task=qa model.name_or_path=embedded:smollm2-135m outputs/qa/run1/model outputs/qa/run2/model
+    python -m core.eval 'task=[qa,sentiment]' model.name_or_path=outputs/qa+sentiment/run1/model   # several tasks
 
 Every model answers the same held-out prompts with the task's ``eval`` settings. Each metric gets
 its 95% interval; every model after the first also gets the paired-bootstrap change against the
 first (the base line) and a verdict. Perplexity is measured under the first model. The table is
-printed and ``eval.json`` written to ``output_dir`` (default ``outputs/eval/<task>/<time>``).
+printed and ``eval.json`` written to ``output_dir`` (default ``outputs/eval/<task>/<time>``). With a
+task list each task is evaluated on its own held-out split, as ``core.run`` does (:mod:`core.mixture`):
+metrics are named ``<task>:<metric>`` and ``headlines`` gives each task's headline.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.evaluate import Evaluation, compare, evaluate
 from core.language import base_model_scorer
+from core.mixture import build_parts, prefixed
 from core.models import load_model
 from core.outputs import write_json
 from core.results import check_headline, format_ci, summarise
@@ -47,33 +51,36 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
-    """Evaluate each model on the task's held-out split; return the ``eval.json`` document."""
-    from core.run import build_rewards
-
+    """Evaluate each model on the held-out split of the task (of every task of a task list); return the
+    ``eval.json`` document."""
     plugins = discover()
     ctx = RunContext(cfg=cfg, output_dir=Path(cfg.output_dir), plugins=plugins)
-    ctx.task = plugins.tasks.get(cfg.task.name)(cfg.task)
-    test = ctx.task.splits()["test"]
-    rewards = build_rewards(cfg.task.rewards, ctx, test.column_names)
-    evaluators = [plugins.evaluators.get(name) for name in cfg.task.evaluators]
-    headline = cfg.task.metric or "reward/total"
+    parts = build_parts(cfg, ctx, lambda rows: None)  # no samples file: the rewards' rows go nowhere
+    ctx.task = parts[0].task
     base: tuple[Any, Any] | None = None
-    results: list[tuple[str, Evaluation]] = []
+    results: list[tuple[str, list[Evaluation]]] = []
     for name in models or [cfg.model.name_or_path]:
         model_cfg = OmegaConf.merge(cfg.model, {"name_or_path": name})
         model, tokenizer = load_model(model_cfg)
         base = base or (model, tokenizer)
-        evaluation = evaluate(model, tokenizer, test, cfg.eval, rewards, evaluators,
-                              perplexity=base_model_scorer(model, tokenizer, lambda: base), desc=f"eval {name}")
-        check_headline(headline, evaluation)
-        log.info("rlft: %s: %s = %s", name, headline, evaluation.estimate(headline))
-        results.append((name, evaluation))
+        evaluations = []
+        for part in parts:
+            evaluation = evaluate(model, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
+                                  perplexity=base_model_scorer(model, tokenizer, lambda: base),
+                                  desc=f"eval {name}{' ' + part.key if part.prefix else ''}")
+            check_headline(part.headline, evaluation)
+            log.info("rlft: %s: %s = %s", name, part.prefix + part.headline, evaluation.estimate(part.headline))
+            evaluations.append(prefixed(evaluation, part.prefix))
+        results.append((name, evaluations))
     first = results[0][1]
-    doc: dict[str, Any] = {"task": cfg.task.name, "headline": headline, "models": []}
-    for name, evaluation in results:
-        entry: dict[str, Any] = {"model": name, "metrics": summarise(evaluation)}
-        if evaluation is not first:
-            entry["delta"] = {m: {**c.delta.as_dict(), "verdict": c.verdict} for m, c in compare(first, evaluation).items()}
+    doc: dict[str, Any] = {"task": cfg.task.name, "headline": parts[0].prefix + parts[0].headline, "models": []}
+    if parts[0].prefix:
+        doc["headlines"] = {p.key: p.prefix + p.headline for p in parts}
+    for name, evaluations in results:
+        entry: dict[str, Any] = {"model": name, "metrics": {m: v for ev in evaluations for m, v in summarise(ev).items()}}
+        if evaluations is not first:
+            entry["delta"] = {m: {**c.delta.as_dict(), "verdict": c.verdict}
+                              for before, after in zip(first, evaluations) for m, c in compare(before, after).items()}
         doc["models"].append(entry)
     return doc
 
@@ -83,11 +90,13 @@ def _cell(entry: dict[str, Any] | None, delta: dict[str, Any] | None) -> str:
 
 
 def print_side_by_side(doc: dict[str, Any], file: Any = None) -> None:
-    """One row per metric, one column per model (value [95% CI], then change vs the first and verdict)."""
+    """One row per metric, one column per model (value [95% CI], then change vs the first and verdict); the
+    headline (each task's, with several) first."""
     models = doc["models"]
-    names = sorted({n for m in models for n in m["metrics"]}, key=lambda n: (n != doc["headline"], n))
+    heads = set((doc.get("headlines") or {}).values()) or {doc["headline"]}
+    names = sorted({n for m in models for n in m["metrics"]}, key=lambda n: (n not in heads, n))
     rows = [["metric", *[m["model"] for m in models]]]
-    rows += [[("* " if n == doc["headline"] else "  ") + n,
+    rows += [[("* " if n in heads else "  ") + n,
               *[_cell(m["metrics"].get(n), m.get("delta", {}).get(n)) for m in models]] for n in names]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     file = file or sys.stdout

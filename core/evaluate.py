@@ -39,6 +39,11 @@ class Metric:
     recompute: Callable[[list[int]], float] | None = None
     scalar: float | None = None
 
+    @property
+    def method(self) -> str:
+        """How its interval is resampled: ``jackknife`` for a corpus of distinct counts, else ``bootstrap``."""
+        return "jackknife" if self.corpus is not None and self.corpus.jackknife else "bootstrap"
+
 
 @dataclass
 class Evaluation:
@@ -78,7 +83,8 @@ class Evaluation:
         metric, opts = self.metrics[name], self._opts()
         if metric.values is not None:
             return mean_interval(self.per_prompt(name), **opts)
-        return index_interval(len(self.groups), self.statistic(name), **{**opts, "resamples": min(opts["resamples"], 500)})
+        return index_interval(len(self.groups), self.statistic(name), method=metric.method,
+                              **{**opts, "resamples": min(opts["resamples"], 500)})
 
     def value(self, name: str) -> float:
         """The point value of a metric (no interval: cheap)."""
@@ -115,8 +121,9 @@ def compare(before: Evaluation, after: Evaluation) -> dict[str, Comparison]:
         if metric.values is not None and before.metrics[name].values is not None:
             delta = paired_mean_delta(before.per_prompt(name), after.per_prompt(name), **opts)
         else:
+            method = "jackknife" if "jackknife" in (metric.method, before.metrics[name].method) else "bootstrap"
             delta = paired_index_delta(len(after.groups), before.statistic(name), after.statistic(name),
-                                       **{**opts, "resamples": min(opts["resamples"], 500)})
+                                       method=method, **{**opts, "resamples": min(opts["resamples"], 500)})
         out[name] = Comparison(delta, metric.direction, verdict(delta, metric.direction))
     return out
 
@@ -171,14 +178,19 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
 
 def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewards: Sequence[CheckedReward],
              evaluators: Sequence[EvaluatorSpec], *, perplexity: Scorer | None = None,
-             desc: str = "evaluating") -> Evaluation:
+             desc: str = "evaluating", texts: list[str] | None = None) -> Evaluation:
     """Generate completions for every held-out prompt and score them.
 
     :param perplexity: scores completions under the frozen base model (see
         :func:`core.language.base_model_scorer`); when given, language quality includes perplexity.
+    :param texts: completions generated before for these prompts (a prompt's contiguous, as
+        :attr:`Evaluation.completions` keeps them): scored again instead of sampling new ones.
     """
     prompts = list(dataset["prompt"])
-    texts = _generate_all(model, tokenizer, prompts, cfg, desc)
+    if texts is None:
+        texts = _generate_all(model, tokenizer, prompts, cfg, desc)
+    elif len(texts) % max(len(prompts), 1):
+        raise ValueError(f"{len(texts)} stored completions do not split evenly over {len(prompts)} prompts")
     n = len(texts) // max(len(prompts), 1)
     rep_prompts = [p for p in prompts for _ in range(n)]
     completions = [as_completion(p, t) for p, t in zip(rep_prompts, texts)]

@@ -39,6 +39,10 @@ EvalFunc = Callable[..., dict[str, Any]]
 class Corpus:
     """A corpus-level metric: one item per completion and ``aggregate(items) -> float`` for any subset.
 
+    Set ``jackknife=True`` for a statistic that counts distinct items (distinct-n): the duplicates of a
+    bootstrap resample bias it low, so its interval comes from leaving one prompt out at a time
+    (:func:`core.stats.jackknife_interval`).
+
     >>> c = Corpus([1, 0, 1, 1], lambda items: sum(items) / len(items))
     >>> c.value(), c.aggregate([c.items[i] for i in (1, 1)])
     (0.75, 0.0)
@@ -46,6 +50,7 @@ class Corpus:
 
     items: Sequence[Any]
     aggregate: Callable[[list[Any]], float]
+    jackknife: bool = False
 
     def value(self) -> float:
         """The metric on every item."""

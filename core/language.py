@@ -65,8 +65,8 @@ def language_metrics(prompts: Sequence[Any], completions: Sequence[Any], scorer:
     """
     texts = [completion_text(c) for c in completions]
     metrics = {
-        "quality/distinct_1": Corpus(texts, lambda t: distinct(t, 1)),
-        "quality/distinct_2": Corpus(texts, lambda t: distinct(t, 2)),
+        "quality/distinct_1": Corpus(texts, lambda t: distinct(t, 1), jackknife=True),
+        "quality/distinct_2": Corpus(texts, lambda t: distinct(t, 2), jackknife=True),
         "quality/repetition": [repetition_rate(t, 3) for t in texts],
         "quality/words": [float(len(t.split())) for t in texts],
     }

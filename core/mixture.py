@@ -45,7 +45,7 @@ from core.rewards.checked import CheckedReward, RewardLog
 
 __all__ = ["MIXTURE", "TASK_COLUMN", "MixtureConfig", "TaskPart", "RoutedReward", "register_configs",
            "expand_overrides", "recommended", "is_mixture", "task_view", "mixing_weights", "shares", "mix", "build_parts",
-           "training_set", "conclude_parts"]
+           "training_set", "prefixed", "conclude_parts"]
 
 log = logging.getLogger("rlft")
 
@@ -306,7 +306,8 @@ def training_set(parts: list[TaskPart], cfg: Any) -> tuple[Dataset, list[Any]]:
     return dataset, [RoutedReward(p.key, r) for p in parts for r in p.rewards]
 
 
-def _renamed(evaluation: Evaluation, prefix: str) -> Evaluation:
+def prefixed(evaluation: Evaluation, prefix: str) -> Evaluation:
+    """The evaluation with its metric names prefixed (``qa:`` in a multi-task run; ``""`` leaves them)."""
     return dataclasses.replace(evaluation, metrics={prefix + n: m for n, m in evaluation.metrics.items()})
 
 
@@ -321,8 +322,8 @@ def conclude_parts(parts: list[TaskPart], before: list[Evaluation] | None, after
                            "flags": [], "headlines": {p.key: p.prefix + p.headline for p in parts},
                            "weights": {p.key: p.weight for p in parts}}
     for i, part in enumerate(parts):
-        one = conclude(part.prefix + part.headline, before and _renamed(before[i], part.prefix),
-                       after and _renamed(after[i], part.prefix), max_perplexity_increase)
+        one = conclude(part.prefix + part.headline, before and prefixed(before[i], part.prefix),
+                       after and prefixed(after[i], part.prefix), max_perplexity_increase)
         for section in ("before", "after", "delta"):
             doc[section].update(one[section])
         doc["flags"] += one["flags"]

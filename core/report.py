@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.curve import series
 from core.plots import learning_curve, reward_curves
 from core.results import format_ci
 from core.tokenview import TokenDelta, render_html
@@ -123,6 +124,29 @@ def _interpretability(doc: _Doc, interp: dict[str, Any]) -> None:
                 render_html(deltas, title=f"held-out sample {i + 1}", prompt=sample["prompt"]))
 
 
+def _learning_curves(doc: _Doc, metrics: dict[str, Any]) -> None:
+    """The learning curve of every headline the curve holds (each task's in a multi-task run), one plot each,
+    one table, and each one's sample efficiency."""
+    curve, lead = metrics.get("curve", []), metrics["headline"]
+    if len(curve) <= 2:
+        return
+    names = [n for n in _headlines(metrics) if n == lead or all(n in p.get("metrics", {}) for p in curve)]
+    efficiency = metrics.get("sample_efficiency_per_task") or {lead: metrics.get("sample_efficiency", {})}
+    doc.heading("Learning curve and sample efficiency")
+    for i, name in enumerate(names):
+        doc.image(f"report_curve{f'_{i}' if i else ''}.png", learning_curve(series(curve, name), name),
+                  f"learning curve of {name}")
+    columns = [series(curve, name) for name in names]
+    doc.table(["step", "completions", "wall (s)", *names],
+              [[p["step"], p["completions"], p.get("wall_s", ""), *(format_ci(c[i]) for c in columns)]
+               for i, p in enumerate(curve)])
+    for name in names:
+        eff = efficiency.get(name)
+        if eff:
+            doc.text(f"{name}: final gain {eff['final_gain']:+.4g} after {eff['completions']} completions; 50% of it "
+                     f"after {eff['completions_to_50%']} completions, 90% after {eff['completions_to_90%']}.")
+
+
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` into ``run_dir`` from its outputs; return their paths."""
     run_dir = Path(run_dir)
@@ -132,7 +156,6 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     config = (run_dir / "config.yaml").read_text(encoding="utf-8") if (run_dir / "config.yaml").is_file() else ""
     interp = json.loads((run_dir / "interpret.json").read_text()) if (run_dir / "interpret.json").is_file() else {}
-    headline = metrics["headline"]
     doc = _Doc(f"rlft run {run_dir.name}", run_dir)
     if metrics.get("lineage"):
         doc.text("Model lineage: " + " -> ".join(metrics["lineage"]))
@@ -151,16 +174,7 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     doc.table(head, _metric_rows(metrics, quality=True))
     doc.heading("Training rewards per component")
     doc.image("report_rewards.png", reward_curves(_read_jsonl(run_dir / "train_log.jsonl")), "training rewards")
-    curve = metrics.get("curve", [])
-    if len(curve) > 2:
-        doc.heading("Learning curve and sample efficiency")
-        doc.image("report_curve.png", learning_curve(curve, headline), "learning curve")
-        doc.table(["step", "completions", "wall (s)", headline],
-                  [[p["step"], p["completions"], p.get("wall_s", ""), format_ci(p)] for p in curve])
-        eff = metrics.get("sample_efficiency", {})
-        if eff:
-            doc.text(f"Final gain {eff['final_gain']:+.4g} after {eff['completions']} completions; 50% of it after "
-                     f"{eff['completions_to_50%']} completions, 90% after {eff['completions_to_90%']}.")
+    _learning_curves(doc, metrics)
     _interpretability(doc, interp)
     _samples(doc, _read_jsonl(run_dir / "samples.jsonl"))
     if config:

@@ -27,6 +27,7 @@ Run it::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -43,7 +44,7 @@ from core.algos.checkpoints import resume_checkpoint
 from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
-from core.curve import LearningCurve, sample_efficiency
+from core.curve import LearningCurve, sample_efficiency, series
 from core.errors import ConfigError, DataError
 from core.evaluate import Evaluation, evaluate
 from core.generation import as_completion
@@ -55,6 +56,7 @@ from core.outputs import JsonlWriter, write_json
 from core.report import write_report
 from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
 from core.results import check_headline, print_table
+from core.resume import checkpoint_step, load_before, save_before, trim_outputs
 from core.rewards.checked import CheckedReward
 from core.rewards.spec import prompt_text
 from core.signals import GracefulStop
@@ -121,22 +123,30 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     rank = int(os.environ.get("RANK", "0"))  # set by accelerate / torchrun; each process logs its own samples
     samples = JsonlWriter(output_dir / ("samples.jsonl" if rank == 0 else f"samples.rank{rank}.jsonl"))
     parts = build_parts(cfg, ctx, samples.write)  # one per task (core.mixture: several with task=[a,b])
+    stored, kept_curve = None, []  # a resumed run: the before-training completions, the curve so far
+    if resuming:
+        if cfg.eval.enabled:
+            stored = load_before(output_dir, cfg, {p.key: list(p.splits["test"]["prompt"]) for p in parts})
+        kept_curve = trim_outputs(output_dir, checkpoint_step(checkpoint), cfg.algo.max_steps, samples.path,
+                                  keep_before=stored is not None, main=rank == 0)
     ctx.task, ctx.tasks = parts[0].task, {p.key: p.task for p in parts}
     train_dataset, rewards = training_set(parts, cfg)
     algorithm = plugins.algorithms.get(cfg.algo.name)(cfg.algo)
     model, tokenizer = load_model(cfg.model)
     plugins.hook.rlft_run_start(run=ctx)
 
-    def held_out(stage: str, policy: Any) -> list[Evaluation] | None:
+    def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None) -> list[Evaluation] | None:
         if not cfg.eval.enabled:
             return None
         evaluations = []
         for part in parts:
             part.log.stage = stage
             base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
-            evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
-                                  perplexity=base_model_scorer(policy, tokenizer, base),
-                                  desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
+            texts = (reuse or {}).get(part.key)  # stored completions: scored again, their rows already logged
+            with part.log.mute() if texts is not None else contextlib.nullcontext():
+                evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
+                                      perplexity=base_model_scorer(policy, tokenizer, base), texts=texts,
+                                      desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
             check_headline(part.headline, evaluation)
             plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
                                         metrics={part.prefix + n: evaluation.value(n) for n in evaluation.metrics})
@@ -145,7 +155,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             evaluations.append(evaluation)
         return evaluations
 
-    before = held_out("before", model)
+    def headlines(evaluations: list[Evaluation]) -> dict[str, Any]:  # every task's headline, the first leading
+        return {p.prefix + p.headline: ev.estimate(p.headline) for p, ev in zip(parts, evaluations)}
+
+    before = held_out("before", model, stored)
     for part in parts:
         part.log.stage = "train"
     stop = GracefulStop()
@@ -156,12 +169,15 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             evaluations = held_out(f"step-{step}", policy)
             for part in parts:
                 part.log.stage = "train"
-            return evaluations[0].estimate(parts[0].headline)
+            return headlines(evaluations)
 
         curve = LearningCurve(cfg.eval.every, periodic, cfg.algo.prompts_per_step * cfg.algo.num_generations,
-                              JsonlWriter(output_dir / "curve.jsonl"))
-        curve.add(curve.point(0, before[0].estimate(parts[0].headline)))
+                              JsonlWriter(output_dir / "curve.jsonl"), points=kept_curve)
+        if not curve.points:
+            curve.add(curve.point(0, headlines(before)))
         callbacks.append(curve)
+        if stored is None and rank == 0:  # after the step-0 point: a resume that reuses it finds the point too
+            save_before(output_dir, cfg, {p.key: ev for p, ev in zip(parts, before)})
     callbacks += [cb for cbs in plugins.hook.rlft_trainer_callbacks(run=ctx) for cb in cbs]
     trainer = algorithm.build_trainer(TrainInputs(
         model=model, tokenizer=tokenizer, train_dataset=train_dataset, reward_funcs=rewards,
@@ -187,9 +203,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     metrics = conclude_parts(parts, before, after, cfg.eval.max_perplexity_increase)
     metrics["lineage"] = [f"{step['task']} ({step['algo']}, {step['run']})" for step in lineage]
     if curve is not None:
-        curve.add(curve.point(trainer.state.global_step, after[0].estimate(parts[0].headline)))
+        curve.add(curve.point(trainer.state.global_step, headlines(after)))
         metrics["curve"] = curve.points
-        metrics["sample_efficiency"] = sample_efficiency(curve.points, after[0].metrics[parts[0].headline].direction)
+        efficiency = {p.prefix + p.headline: sample_efficiency(series(curve.points, p.prefix + p.headline),
+                                                               ev.metrics[p.headline].direction)
+                      for p, ev in zip(parts, after)}
+        metrics["sample_efficiency"] = efficiency[parts[0].prefix + parts[0].headline]
+        if len(parts) > 1:
+            metrics["sample_efficiency_per_task"] = efficiency
     if rank == 0:
         write_json(output_dir / "metrics.json", metrics)
         if after is not None and cfg.eval.interpret:

@@ -7,8 +7,13 @@ both sides (a paired bootstrap), so the prompt-to-prompt spread that both runs s
 Two kinds of statistic are supported, both through :func:`scipy.stats.bootstrap`:
 
 * per-prompt values (the mean of a list): vectorised, thousands of resamples in milliseconds;
-* any function of a set of prompt indices (corpus BLEU, distinct-n, macro-F1...): called once per
+* any function of a set of prompt indices (corpus BLEU, macro-F1...): called once per
   resample.
+
+Statistics that count distinct items (corpus distinct-n) cannot be bootstrapped: a resample
+draws prompts with replacement, its duplicated completions add n-grams but no new ones, so every
+resample scores lower than the data and the interval sits below the estimate. They take a
+delete-one-prompt jackknife interval instead (``method="jackknife"``, :func:`jackknife_interval`).
 
 >>> est = mean_interval([0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0], resamples=2000, seed=0)
 >>> round(est.value, 3), est.low < est.value < est.high
@@ -27,11 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Estimate", "DIRECTIONS", "mean_interval", "index_interval", "paired_mean_delta", "paired_index_delta",
-           "verdict"]
+__all__ = ["Estimate", "DIRECTIONS", "METHODS", "mean_interval", "index_interval", "jackknife_interval",
+           "paired_mean_delta", "paired_index_delta", "verdict"]
 
 #: How a metric's change is judged: ``higher`` / ``lower`` is better, or ``neutral`` (no better side).
 DIRECTIONS = ("higher", "lower", "neutral")
+#: How :func:`index_interval` gets an interval: bootstrap over prompts, or the delete-one jackknife.
+METHODS = ("bootstrap", "jackknife")
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,15 @@ def mean_interval(values: Sequence[float | None], *, confidence: float = 0.95, r
 
 
 def index_interval(n: int, statistic: Callable[[np.ndarray], float], *, confidence: float = 0.95,
-                   resamples: int = 1000, seed: int = 0) -> Estimate:
-    """``statistic(prompt_indices)`` on all ``n`` prompts, with an interval from resampled index sets."""
+                   resamples: int = 1000, seed: int = 0, method: str = "bootstrap") -> Estimate:
+    """``statistic(prompt_indices)`` on all ``n`` prompts, with an interval from resampled index sets
+    (``method="bootstrap"``) or from the ``n`` leave-one-out sets (``method="jackknife"``)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if n == 0:
         return Estimate(math.nan, math.nan, math.nan, 0)
+    if method == "jackknife":
+        return jackknife_interval(n, statistic, confidence=confidence)
     indices = np.arange(n)
     point = float(statistic(indices))
     if n == 1:
@@ -101,6 +113,28 @@ def index_interval(n: int, statistic: Callable[[np.ndarray], float], *, confiden
     low, high = _interval((indices,), statistic, confidence=confidence, resamples=resamples, seed=seed,
                           vectorized=False)
     return Estimate(point, low, high, n)
+
+
+def jackknife_interval(n: int, statistic: Callable[[np.ndarray], float], *, confidence: float = 0.95) -> Estimate:
+    """``statistic`` on all ``n`` prompts with a delete-one jackknife interval: ``value +- z * se``, where
+    ``se**2 = (n-1)/n * sum((theta_(i) - mean theta_(.))**2)`` over the ``n`` statistics that leave prompt
+    ``i`` out (Efron & Tibshirani, *An Introduction to the Bootstrap*, ch. 11).
+
+    Leaving a prompt out never duplicates one, so a statistic of distinct items (distinct-n) is not biased
+    by it the way a bootstrap resample biases it; the interval is centred on the estimate. On synthetic
+    corpora of 32-64 completions its 95% intervals covered the expected distinct-1/2 93-96% of the time
+    (``tests/test_stats.py``), where the bootstrap's covered 0-4%.
+    """
+    indices = np.arange(n)
+    point = float(statistic(indices))
+    if n < 2:
+        return Estimate(point, point, point, n)
+    loo = np.asarray([statistic(np.delete(indices, i)) for i in range(n)], dtype=float)
+    if not np.isfinite(loo).all():
+        return Estimate(point, point, point, n)
+    se = math.sqrt((n - 1) / n * float(((loo - loo.mean()) ** 2).sum()))
+    half = float(stats.norm.ppf(0.5 + confidence / 2)) * se
+    return Estimate(point, point - half, point + half, n)
 
 
 def paired_mean_delta(before: Sequence[float | None], after: Sequence[float | None], *, confidence: float = 0.95,
@@ -114,10 +148,12 @@ def paired_mean_delta(before: Sequence[float | None], after: Sequence[float | No
 
 
 def paired_index_delta(n: int, before: Callable[[np.ndarray], float], after: Callable[[np.ndarray], float], *,
-                       confidence: float = 0.95, resamples: int = 1000, seed: int = 0) -> Estimate:
-    """``after(idx) - before(idx)`` for corpus statistics, resampling the same prompt indices on both sides."""
+                       confidence: float = 0.95, resamples: int = 1000, seed: int = 0,
+                       method: str = "bootstrap") -> Estimate:
+    """``after(idx) - before(idx)`` for corpus statistics, resampling (or leaving out) the same prompt indices
+    on both sides."""
     return index_interval(n, lambda idx: after(idx) - before(idx), confidence=confidence, resamples=resamples,
-                          seed=seed)
+                          seed=seed, method=method)
 
 
 def verdict(delta: Estimate, direction: str = "higher") -> str:

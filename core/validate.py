@@ -116,6 +116,9 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
         algorithm = plugins.algorithms.get(cfg.algo.name)
     except RlftError as exc:
         return problems + [f"algo.name: {exc}"]
+    if cfg.get("resume") not in (None, False, "false", "False", "") and not algorithm.resumable:
+        problems.append(f"resume={cfg.resume}: algo={cfg.algo.name} cannot resume a run yet (its checkpoints are for "
+                        f"inspection and export); start a new run, or use algo=grpo / rloo")
     return problems + list(algorithm(cfg.algo).check())
 
 

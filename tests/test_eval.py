@@ -33,3 +33,19 @@ def test_a_path_that_is_not_a_model_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(err) == 1
     assert err[0].startswith(f"rlft: error: model.name_or_path='{tmp_path}/notes' could not be loaded")
+
+
+def test_a_task_list_is_evaluated_per_task(tmp_path, capsys):
+    doc = main(["task=[qa,sentiment]", "experiment=debug", f"output_dir={tmp_path}", "model.name_or_path=embedded:tiny",
+                "embedded:tiny"])
+    heads = {"qa": "qa:qa/f1", "sentiment": "sentiment:sentiment/target_compound"}
+    assert doc["headlines"] == heads and doc["headline"] == "qa:qa/f1" and doc["task"] == "qa+sentiment"
+    first, second = doc["models"]
+    assert all(n.startswith(("qa:", "sentiment:")) for n in first["metrics"])
+    for task, name in heads.items():
+        assert {f"{task}:reward/total", f"{task}:quality/perplexity"} <= set(first["metrics"])
+        assert first["metrics"][name]["n"] == 4  # each task on its own held-out prompts (eval_prompts=4)
+        assert second["delta"][name]["verdict"] == "no detectable change"
+    assert set(second["delta"]) == set(first["metrics"])
+    table = capsys.readouterr().out.splitlines()
+    assert [row.split()[1] for row in table[1:3]] == list(heads.values()) and table[1].startswith("* ")

@@ -107,3 +107,14 @@ def test_serve_no_generate_simulate_judges_the_stored_pairs(tmp_path, monkeypatc
     _serve(monkeypatch, ["--no-generate", "--db", str(db), "--simulate", "qa_f1"],
            lambda: store.progress()["judgements"] == 3)
     assert [j["choice"] for j in store.judgements()] == ["a", "a", "a"]
+
+
+@pytest.mark.parametrize("argv", [["--simulate", "qa_f1", "--pairs", "2"], ["serve"], ["export", "--simulate", "qa_f1"]])
+def test_a_task_list_is_refused_in_one_line_naming_task(tmp_path, capsys, argv):
+    db = tmp_path / "fb.db"
+    Store(db).add_pairs(qa_pairs(1))
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "task=[qa,sentiment]", "--db", str(db)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith("rlft: error: task=[qa,sentiment]: human feedback takes one task at a time; give task=<name>")

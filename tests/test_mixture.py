@@ -126,7 +126,8 @@ def test_a_mixture_run_trains_one_model_and_reports_each_task(compose_cfg, plugi
     from core.mixture import expand_overrides
     from core.run import run
 
-    overrides = expand_overrides(["task=[qa,sentiment]", "experiment=debug", "algo.max_steps=3"], plugins)
+    overrides = expand_overrides(["task=[qa,sentiment]", "experiment=debug", "algo.max_steps=3", "eval.every=2"],
+                                 plugins)
     metrics = run(compose_cfg(overrides, tmp_path))
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics))
@@ -143,6 +144,21 @@ def test_a_mixture_run_trains_one_model_and_reports_each_task(compose_cfg, plugi
     train = [r for r in rows if r["stage"] == "train"]
     assert len(train) == 3 * 2 * 2 and {r["task"] for r in rows if r["stage"] == "after"} == {"qa", "sentiment"}
     held_out = Counter((r["task"], r["stage"]) for r in rows if r["stage"] != "train")
-    assert held_out == {(t, s): 4 for t in own for s in ("before", "after")}, "each task's own held-out prompts"
+    assert held_out == {(t, s): 4 for t in own for s in ("before", "step-2", "after")}, "each task's own prompts"
     report = (tmp_path / "report.md").read_text()
     assert "Headline qa:qa/f1" in report and "Headline sentiment:sentiment/target_compound" in report
+    # the learning curve follows every task's headline, each with its sample efficiency
+    heads = list(saved["headlines"].values())
+    assert [p["step"] for p in saved["curve"]] == [0, 2, 3]
+    for point, stage in zip(saved["curve"], ("before", None, "after")):
+        assert list(point["metrics"]) == heads and point["value"] == point["metrics"]["qa:qa/f1"]["value"]
+        for name in heads:
+            if stage:
+                assert point["metrics"][name]["value"] == saved[stage][name]["value"], (stage, name)
+    assert list(saved["sample_efficiency_per_task"]) == heads
+    assert saved["sample_efficiency"] == saved["sample_efficiency_per_task"]["qa:qa/f1"]
+    assert all({"final_gain", "completions_to_50%"} <= set(e) for e in saved["sample_efficiency_per_task"].values())
+    assert "![learning curve of qa:qa/f1](report_curve.png)" in report
+    assert "![learning curve of sentiment:sentiment/target_compound](report_curve_1.png)" in report
+    assert "| step | completions | wall (s) | qa:qa/f1 | sentiment:sentiment/target_compound |" in report
+    assert "sentiment:sentiment/target_compound: final gain" in report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import os
 import signal
 import subprocess
@@ -94,3 +95,89 @@ def test_a_partial_checkpoint_is_refused_naming_the_last_good_one(tmp_path):
     with pytest.raises(ConfigError, match=r"checkpoint-3 is incomplete \(missing model weights\); "
                                           r"the last good one is .*checkpoint-2"):
         resume_checkpoint(True, tmp_path)
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def test_a_resumed_run_logs_each_step_once_and_keeps_its_before_evaluation_and_curve(tmp_path):
+    out = tmp_path / "run"
+    args = [a for a in ARGS if not a.startswith(("algo.save_steps", "eval.enabled"))]
+    base = [sys.executable, "-m", "core.run", *args, "algo=grpo", "algo.save_steps=2", "eval.every=2",
+            "eval.interpret=false", f"output_dir={out}"]
+    child = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # killed once step 3 is logged: checkpoint-2 is the newest, so step 3's rows (and step 4's samples) are redone
+    kill_when(child, lambda: any(r.get("step") == 3 for r in rows(out / "train_log.jsonl")))
+    last = int(checkpoints(out)[-1].name.split("-")[1])
+    assert last == 2 and max(r["step"] for r in rows(out / "train_log.jsonl")) > last
+    assert [p["step"] for p in rows(out / "curve.jsonl")] == [0, 2]
+    before_point = rows(out / "curve.jsonl")[0]
+    done = subprocess.run([*base, "resume=true"], capture_output=True, text=True)  # the log goes to stdout
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "reusing the before-training completions" in done.stdout and "dropped" in done.stdout
+
+    assert [r["step"] for r in rows(out / "train_log.jsonl")] == [1, 2, 3, 4, 5, 6]
+    samples = rows(out / "samples.jsonl")
+    per_stage = Counter((r["stage"], r["step"]) for r in samples)
+    per_step = 2 * 2  # prompts_per_step x num_generations
+    assert per_stage == {**{("train", s): per_step for s in range(6)}, ("before", None): 4, ("step-2", None): 4,
+                         ("step-4", None): 4, ("after", None): 4}, per_stage
+    metrics = json.loads((out / "metrics.json").read_text())
+    curve = metrics["curve"]
+    assert [p["step"] for p in curve] == [0, 2, 4, 6] and curve[0] == before_point  # points of both attempts
+    assert rows(out / "curve.jsonl") == curve
+    assert all(a["wall_s"] <= b["wall_s"] for a, b in zip(curve, curve[1:]))
+    head = metrics["headline"]
+    assert metrics["before"][head]["value"] == curve[0]["value"] and metrics["after"][head]["value"] == curve[-1]["value"]
+
+
+def test_trim_outputs_cuts_the_logs_back_to_the_checkpoint(tmp_path):
+    from core.resume import trim_outputs
+
+    def write(name, items, cut=False):
+        text = "".join(json.dumps(r) + "\n" for r in items)
+        (tmp_path / name).write_text(text + ('{"stage": "train", "st' if cut else ""))  # a line cut by the kill
+
+    write("samples.jsonl", [{"stage": "before", "step": None}, *({"stage": "train", "step": s} for s in range(5)),
+                            {"stage": "step-2", "step": None}, {"stage": "step-4", "step": None},
+                            {"stage": "after", "step": None}], cut=True)
+    write("train_log.jsonl", [{"step": s} for s in range(1, 6)])
+    write("curve.jsonl", [{"step": s} for s in (0, 2, 4)])
+    kept = trim_outputs(tmp_path, 3, 6, tmp_path / "samples.jsonl", keep_before=True)
+    assert kept == [{"step": 0}, {"step": 2}] == rows(tmp_path / "curve.jsonl")
+    assert [r["step"] for r in rows(tmp_path / "train_log.jsonl")] == [1, 2, 3]
+    assert [(r["stage"], r["step"]) for r in rows(tmp_path / "samples.jsonl")] == [
+        ("before", None), ("train", 0), ("train", 1), ("train", 2), ("step-2", None)]
+    # the before-training evaluation is redone: its rows and the curve measured against it go
+    assert trim_outputs(tmp_path, 3, 6, tmp_path / "samples.jsonl", keep_before=False) == []
+    assert "before" not in {r["stage"] for r in rows(tmp_path / "samples.jsonl")}
+    # a point at the last step is the after-training one: redone when resuming from the last checkpoint
+    write("curve.jsonl", [{"step": s} for s in (0, 2, 4, 6)])
+    assert [p["step"] for p in trim_outputs(tmp_path, 6, 6, tmp_path / "samples.jsonl", True)] == [0, 2, 4]
+
+
+def test_the_stored_before_evaluation_is_reused_only_when_prompts_and_settings_match(tmp_path, compose_cfg):
+    from core.evaluate import Evaluation
+    from core.resume import load_before, save_before
+
+    cfg = compose_cfg(["experiment=debug"])
+    prompts = ["p0", [{"role": "user", "content": "p1"}]]
+    save_before(tmp_path, cfg, {"qa": Evaluation(prompts, ["a", "b"], [[0], [1]])})
+    assert load_before(tmp_path, cfg, {"qa": prompts}) == {"qa": ["a", "b"]}
+    assert load_before(tmp_path, cfg, {"qa": ["p0", "other"]}) is None
+    assert load_before(tmp_path, cfg, {"sentiment": prompts}) is None
+    assert load_before(tmp_path, compose_cfg(["experiment=debug", "eval.max_new_tokens=9"]), {"qa": prompts}) is None
+    assert load_before(tmp_path, compose_cfg(["experiment=debug", "eval.every=3"]), {"qa": prompts}) is not None
+    assert load_before(tmp_path / "none", cfg, {"qa": prompts}) is None
+
+
+def test_an_algorithm_that_cannot_resume_is_refused_before_anything_loads(compose_cfg, plugins):
+    from core.validate import validate
+
+    problems = validate(compose_cfg(["experiment=debug", "algo=reinforce", "resume=true"]), plugins)
+    assert [p for p in problems if p.startswith("resume=")] == [
+        "resume=True: algo=reinforce cannot resume a run yet (its checkpoints are for inspection and export); "
+        "start a new run, or use algo=grpo / rloo"]
+    assert not [p for p in validate(compose_cfg(["experiment=debug", "algo=grpo", "resume=true"]), plugins)
+                if p.startswith("resume=")]

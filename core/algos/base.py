@@ -40,6 +40,8 @@ class Algorithm:
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    #: Whether its trainer continues from a checkpoint (``resume=``); refused before any model loads if not.
+    resumable: ClassVar[bool] = True
 
     def __init__(self, cfg: AlgoConfig) -> None:
         self.cfg = cfg

@@ -165,6 +165,7 @@ class DQN(Algorithm):
 
     name = "dqn"
     description = "Double DQN on the token MDP: dueling Q on the LM, n-step targets, replay, offline mode (rlft)"
+    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> DQNTrainer:
         return DQNTrainer(self.cfg, inputs)

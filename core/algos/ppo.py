@@ -162,6 +162,7 @@ class PPO(Algorithm):
 
     name = "ppo"
     description = "PPO with value head, GAE, clipped policy/value losses and adaptive KL (rlft)"
+    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> PPOTrainer:
         return PPOTrainer(self.cfg, inputs)

@@ -99,6 +99,7 @@ class Reinforce(Algorithm):
 
     name = "reinforce"
     description = "REINFORCE with a moving-average baseline, optional whitening, KL and entropy (rlft)"
+    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> ReinforceTrainer:
         return ReinforceTrainer(self.cfg, inputs)

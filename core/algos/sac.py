@@ -153,6 +153,7 @@ class SAC(Algorithm):
 
     name = "sac"
     description = "Discrete SAC: LM actor, twin vocabulary Q-heads with targets, learned alpha, replay (rlft)"
+    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> SACTrainer:
         return SACTrainer(self.cfg, inputs)

@@ -209,6 +209,10 @@ def main(argv: list[str] | None = None) -> None:
     """Dispatch a subcommand."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     a = parser().parse_args(_argv(list(sys.argv[1:] if argv is None else argv)))
+    if getattr(a, "overrides", None):
+        from core.feedback.pairs import single_task
+
+        single_task(a.overrides)  # before serve starts its background generator
     if a.command == "serve":
         serve(a)
     elif a.command == "simulate":

@@ -17,7 +17,7 @@ from typing import Any
 
 from core.feedback.store import Store
 
-__all__ = ["FeedbackSettings", "load_task", "score", "generate_pairs", "PairGenerator"]
+__all__ = ["FeedbackSettings", "single_task", "load_task", "score", "generate_pairs", "PairGenerator"]
 
 log = logging.getLogger("rlft.feedback")
 
@@ -33,13 +33,32 @@ class FeedbackSettings:
     model_b: str | None = None
 
 
+def single_task(overrides: list[str]) -> None:
+    """Refuse a task list (``task=[qa,sentiment]``): a feedback database holds the pairs, rewards and
+    judgements of one task, and an export trains one task's reward model or DPO run."""
+    from core.cli import discover
+    from core.errors import ConfigError
+    from core.mixture import expand_overrides
+
+    listed = [o for o in expand_overrides(list(overrides), discover()) if o.startswith("tasks=")]
+    if listed:
+        raise ConfigError(f"task={listed[0].partition('=')[2]}: human feedback takes one task at a time; "
+                          f"give task=<name> (e.g. task=qa) and use one --db per task")
+
+
 def load_task(overrides: list[str]) -> tuple[Any, Any, dict[str, Any]]:
-    """Compose ``overrides`` (``task=qa model=tiny ...``) and return ``(cfg, RunContext, splits)``."""
+    """Compose ``overrides`` (``task=qa model=tiny ...``, one task: :func:`single_task`) and return
+    ``(cfg, RunContext, splits)``."""
     from core.cli import discover, preflight
     from core.context import RunContext
+    from core.errors import ConfigError
+    from core.mixture import is_mixture
 
+    single_task(overrides)
     plugins = discover()
     cfg = preflight(list(overrides) + ["output_dir=."], plugins)
+    if is_mixture(cfg):  # a mixture chosen by an experiment config
+        raise ConfigError(f"task={cfg.task.name}: human feedback takes one task at a time; give task=<name>")
     ctx = RunContext(cfg=cfg, output_dir=Path("."), plugins=plugins)
     ctx.task = plugins.tasks.get(cfg.task.name)(cfg.task)
     return cfg, ctx, ctx.task.splits()

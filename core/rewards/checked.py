@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from core.errors import DataError, RewardError, RlftError
@@ -30,6 +31,16 @@ class RewardLog:
         self.fields = dict(fields or {})
         self._pending: dict[str, list[float | None]] = {}
         self.stage = "train"
+        self.muted = False
+
+    @contextlib.contextmanager
+    def mute(self) -> Iterator[None]:
+        """Emit no rows inside the block (scoring completions whose rows were written before)."""
+        self.muted = True
+        try:
+            yield
+        finally:
+            self.muted, self._pending = False, {}
 
     def add(self, name: str, prompts: Sequence[Any], completions: Sequence[Any], values: list[float | None],
             step: int | None) -> None:
@@ -47,7 +58,8 @@ class RewardLog:
             rows.append({"stage": self.stage, "step": step, **self.fields, "prompt": prompt_text(prompt),
                          "completion": completion_text(completion), "rewards": components, "total": total})
         self._pending = {}
-        self.sink(rows)
+        if not self.muted:
+            self.sink(rows)
 
 
 class CheckedReward:

@@ -119,7 +119,7 @@ def diversity_stats(prompts: Sequence[Any], completions: Sequence[Any], **_: Any
     """Corpus distinct-1 and distinct-2 over all completions, and each completion's repeated-3-gram rate."""
     texts = [completion_text(c) for c in completions]
     return {
-        "distinct_1": Corpus(texts, functools.partial(distinct, n=1)),
-        "distinct_2": Corpus(texts, functools.partial(distinct, n=2)),
+        "distinct_1": Corpus(texts, functools.partial(distinct, n=1), jackknife=True),
+        "distinct_2": Corpus(texts, functools.partial(distinct, n=2), jackknife=True),
         "repetition_rate": [repetition_rate(t, 3) for t in texts],
     }
