@@ -70,3 +70,17 @@ def test_two_process_ddp_run_saves_one_model(tmp_path, algo):
     for step in range(STEPS):
         assert len(rank0[step]) == len(rank1[step]) == GENERATIONS, (step, rank0[step], rank1[step])
         assert len(set(rank0[step])) == len(set(rank1[step])) == 1 and rank0[step][0] != rank1[step][0], (step, rank0, rank1)
+
+
+def test_train_log_is_written_by_the_main_process_only(tmp_path):
+    from transformers import TrainerState
+
+    from core.callbacks import TrainLog
+    from core.outputs import JsonlWriter
+
+    for main in (True, False):
+        state = TrainerState(is_world_process_zero=main)
+        state.global_step = 1
+        TrainLog(JsonlWriter(tmp_path / f"main-{main}.jsonl")).on_log(None, state, None, logs={"loss": 0.5})
+    assert _rows(tmp_path / "main-True.jsonl") == [{"step": 1, "loss": 0.5}]
+    assert not (tmp_path / "main-False.jsonl").exists()
