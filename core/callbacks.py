@@ -43,13 +43,14 @@ class PluginBridge(TrainerCallback):
 
 
 class TrainLog(TrainerCallback):
-    """Append every training log (loss, reward per component, KL...) to a JSONL file, one row per log."""
+    """Append every training log (loss, reward per component, KL...) to a JSONL file, one row per log,
+    written by the main process only (the logged values are already gathered over processes)."""
 
     def __init__(self, writer: Any) -> None:
         self.writer = writer
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        if logs and "train_runtime" not in logs:
+        if logs and "train_runtime" not in logs and state.is_world_process_zero:
             self.writer.write([{"step": state.global_step, **{k: _number(v) for k, v in logs.items()}}])
 
 

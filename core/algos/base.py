@@ -14,8 +14,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, Trai
 from core.config import AlgoConfig
 from core.errors import ConfigError, did_you_mean
 
-__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "trl_common_args",
-           "trl_key_problems"]
+__all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "use_cpu",
+           "trl_common_args", "trl_key_problems"]
 
 
 @dataclass
@@ -89,6 +89,13 @@ def bf16_supported() -> bool:
     return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
+def use_cpu(bf16: bool) -> bool:
+    """``TrainingArguments.use_cpu``: on where no accelerator exists, so that ``accelerate launch`` of several
+    CPU processes makes the Trainer's accelerator real DDP over gloo (without it each process believes it is
+    alone: no sharding, no gradient sync), and for bf16 without CUDA (accelerate's CPU bf16 autocast)."""
+    return not torch.accelerator.is_available() or (bf16 and not torch.cuda.is_available())
+
+
 def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
     """Keyword arguments shared by TRL's online RL configs (GRPOConfig, RLOOConfig)."""
     args: dict[str, Any] = dict(
@@ -119,7 +126,6 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
-    if args["bf16"] and not torch.cuda.is_available():
-        args["use_cpu"] = True  # accelerate's CPU bf16 autocast; without it transformers refuses bf16 on CPU
+    args["use_cpu"] = use_cpu(args["bf16"])
     args.update(dict(cfg.trl))
     return args

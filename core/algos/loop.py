@@ -25,7 +25,7 @@ from transformers import Trainer, TrainerState, TrainingArguments, get_scheduler
 from transformers.trainer_utils import TrainOutput
 
 from core.algos.agent import Agent, token_logprobs
-from core.algos.base import TrainInputs
+from core.algos.base import TrainInputs, use_cpu
 from core.algos.checkpoints import STAGING, AtomicCheckpoints, checkpoints
 from core.algos.rollout import Experience, RolloutEngine
 from core.errors import ConfigError, RlftError
@@ -76,7 +76,7 @@ class OwnTrainer(Trainer):
         args = TrainingArguments(
             output_dir=inputs.output_dir, learning_rate=cfg.lr, max_steps=cfg.max_steps, logging_steps=cfg.logging_steps,
             report_to=list(inputs.report_to or ["none"]), seed=inputs.seed, save_strategy="no", bf16=bool(cfg.bf16),
-            use_cpu=bool(cfg.bf16) and not torch.cuda.is_available(),
+            use_cpu=use_cpu(bool(cfg.bf16)),
             gradient_accumulation_steps=cfg.gradient_accumulation_steps, max_grad_norm=cfg.max_grad_norm,
             weight_decay=cfg.weight_decay, remove_unused_columns=False, dataloader_pin_memory=False,
             per_device_train_batch_size=1)
@@ -150,7 +150,7 @@ class OwnTrainer(Trainer):
             self.state.epoch = self.prompts.seen / len(self.train_dataset)
             losses.append(logs.get("loss", math.nan))
             if self.state.global_step % max(1, cfg.logging_steps) == 0:
-                self.log({**logs, "learning_rate": self.lr_scheduler.get_last_lr()[0]})
+                self.log({**self.mean_over_processes(logs), "learning_rate": self.lr_scheduler.get_last_lr()[0]})
             if cfg.save_steps > 0 and self.state.global_step % cfg.save_steps == 0:
                 self.checkpoint()
             self.control = self.callback_handler.on_step_end(self.args, self.state, self.control)
@@ -160,6 +160,13 @@ class OwnTrainer(Trainer):
         self.model.eval()
         mean_loss = float(torch.tensor(losses).nanmean()) if losses else math.nan
         return TrainOutput(self.state.global_step, mean_loss, {"train_loss": mean_loss})
+
+    def mean_over_processes(self, logs: dict[str, float]) -> dict[str, float]:
+        """Each logged number averaged over the training processes (as ``Trainer`` logs its loss)."""
+        if self.accelerator.num_processes == 1:
+            return logs
+        values = torch.tensor([float(v) for v in logs.values()], dtype=torch.float64, device=self.accelerator.device)
+        return dict(zip(logs, self.accelerator.reduce(values, "mean").tolist()))
 
     def reward_logs(self, exp: Experience) -> dict[str, float]:
         """Reward mean/std (total and per component) and completion length, gathered over processes."""

@@ -30,7 +30,7 @@ from core.algos.replay import ReplayBuffer, episodes_from_experience
 from core.algos.rollout import Experience, collate_episodes
 from core.config import AlgoConfig, _help
 
-__all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "soft_targets", "alpha_loss"]
+__all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "Temperature", "soft_targets", "alpha_loss"]
 
 
 @dataclass
@@ -64,6 +64,18 @@ class QHead(nn.Module):
         return self.linear(hidden.to(self.linear.weight.dtype))
 
 
+class Temperature(nn.Module):
+    """The learned ``log alpha`` as a head, ``(B, T, H) -> (B, T)``: used inside the agent's forward, so DDP
+    syncs its gradient like any other parameter's (a parameter used outside ``forward`` breaks DDP)."""
+
+    def __init__(self, init_alpha: float) -> None:
+        super().__init__()
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(init_alpha)))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.log_alpha.expand(hidden.shape[:2])
+
+
 def soft_targets(logits: torch.Tensor, target_q: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
                  alpha: float, gamma: float) -> torch.Tensor:
     """Soft Bellman targets ``r_t + gamma * sum_a pi(a|s_{t+1}) (Q'(s_{t+1}, a) - alpha log pi(a|s_{t+1}))``
@@ -91,19 +103,21 @@ class SACTrainer(OwnTrainer):
 
     def build_agent(self, policy: nn.Module) -> Agent:
         width, vocab = hidden_size(policy), policy.get_output_embeddings().weight.shape[0]
-        agent = Agent(policy, {"detached_q1": QHead(width, vocab), "detached_q2": QHead(width, vocab)})
-        agent.log_alpha = nn.Parameter(torch.tensor(math.log(self.cfg.init_alpha)))
+        agent = Agent(policy, {"detached_q1": QHead(width, vocab), "detached_q2": QHead(width, vocab),
+                               "detached_temperature": Temperature(self.cfg.init_alpha)})
+        self.temperature = agent.heads["detached_temperature"]
         self.target_q = copy.deepcopy(nn.ModuleList([agent.heads["detached_q1"], agent.heads["detached_q2"]]))
         self.target_q.requires_grad_(False)
         return agent
 
     def extra_state(self) -> dict[str, Any]:
-        return {"log_alpha": self.agent.log_alpha.detach().cpu(), "target_q": self.target_q.state_dict()}
+        return {"log_alpha": self.temperature.log_alpha.detach().cpu(), "target_q": self.target_q.state_dict()}
 
     def param_groups(self, agent: Agent) -> list[dict[str, Any]]:
         return [{"params": [p for p in agent.policy.parameters() if p.requires_grad]},
-                {"params": list(agent.heads.parameters()), "lr": self.cfg.critic_lr},
-                {"params": [agent.log_alpha], "lr": self.cfg.alpha_lr, "weight_decay": 0.0}]
+                {"params": [*agent.heads["detached_q1"].parameters(), *agent.heads["detached_q2"].parameters()],
+                 "lr": self.cfg.critic_lr},
+                {"params": [self.temperature.log_alpha], "lr": self.cfg.alpha_lr, "weight_decay": 0.0}]
 
     def optimizer_steps_per_update(self) -> int:
         return self.cfg.updates_per_step
@@ -122,7 +136,7 @@ class SACTrainer(OwnTrainer):
             polyak_update(self.target_q, nn.ModuleList([self.agent.heads["detached_q1"], self.agent.heads["detached_q2"]]),
                           self.cfg.target_update_rate)
         logs = {f"sac/{k}" if k not in ("loss", "grad_norm") else k: sum(v) / len(v) for k, v in stats.items()}
-        logs.update({"sac/alpha": float(self.agent.log_alpha.exp()), "sac/replay_size": len(self.replay)})
+        logs.update({"sac/alpha": float(self.temperature.log_alpha.exp()), "sac/replay_size": len(self.replay)})
         return logs
 
     def _loss(self, mb: Experience) -> tuple[torch.Tensor, dict[str, float]]:
@@ -132,7 +146,8 @@ class SACTrainer(OwnTrainer):
         probs = logp.exp()
         q1, q2 = out["detached_q1"].float(), out["detached_q2"].float()
         ids, mask = mb.completion_ids.to(logp.device).unsqueeze(-1), mb.completion_mask.to(logp.device)
-        alpha = self.agent.log_alpha.exp()
+        log_alpha = out["detached_temperature"].float()
+        alpha = self.temperature.log_alpha.detach().exp()
         with torch.no_grad():
             hidden = out["hidden"].detach()
             target_q = torch.min(self.target_q[0](hidden), self.target_q[1](hidden))
@@ -142,7 +157,7 @@ class SACTrainer(OwnTrainer):
         min_q = torch.min(q1, q2).detach()
         actor = masked_mean((probs * (alpha.detach() * logp - min_q)).sum(-1), mask)
         entropy = -(probs * logp).sum(-1)
-        temperature = alpha_loss(self.agent.log_alpha, entropy, mask, cfg.target_entropy)
+        temperature = alpha_loss(log_alpha, entropy, mask, cfg.target_entropy)
         loss = critic + actor + temperature
         return loss, {"critic_loss": critic.item(), "actor_loss": actor.item(), "alpha_loss": temperature.item(),
                       "entropy": masked_mean(entropy.detach(), mask).item(), "q_taken": masked_mean(q1_t.detach(), mask).item()}
