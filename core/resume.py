@@ -98,7 +98,7 @@ def trim_outputs(output_dir: Path, step: int, max_steps: int, samples: Path, kee
 
 
 #: The ``eval`` settings that shape the completions (the scoring ones may change on a resume).
-GENERATION = ("max_new_tokens", "num_samples", "seeds", "temperature")
+GENERATION = ("max_new_tokens", "num_samples", "seeds", "temperature", "stop_strings")
 
 
 def _settings(cfg: Any) -> dict[str, Any]:
