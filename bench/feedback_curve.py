@@ -74,19 +74,26 @@ def main() -> None:
     for n in a.sizes:
         start = time.perf_counter()
         m = train_rm(tmp / "train.jsonl", tmp / f"rm{n}", base=a.base, epochs=a.epochs, lr=a.lr, limit=n,
-                     eval_preferences=tmp / "heldout.jsonl")
+                     eval_preferences=tmp / "heldout.jsonl", measure_before=not rows)  # one untrained head (seed)
         rows.append({"judgements": n, "train_pairs": m["train_pairs"], "heldout_pairs": m["heldout_pairs"],
-                     "accuracy_before": m["heldout_accuracy_before"], "accuracy": m["heldout_accuracy"],
-                     "seconds": round(time.perf_counter() - start, 1)})
+                     "accuracy_before": rows[0]["accuracy_before"] if rows else m["heldout_accuracy_before"],
+                     "accuracy": m["heldout_accuracy"], "lora": m["lora"], "seconds": round(time.perf_counter() - start, 1)})
         print(rows[-1], flush=True)
+        write_results(a, rows)  # after every size, so a stopped run keeps what it measured
     print(f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; task {a.task}, "
-          f"rater {a.simulate}, reward model {a.base}, {a.epochs:g} epochs, lr {a.lr:g}\n")
+          f"rater {a.simulate}, reward model {a.base} (LoRA {rows[0]['lora']}), {a.epochs:g} epochs, lr {a.lr:g}\n")
     print("| judgements | held-out pairs | accuracy untrained | accuracy trained | seconds |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['judgements']} | {r['heldout_pairs']} | {r['accuracy_before']:.2f} | {r['accuracy']:.2f} "
               f"| {r['seconds']} |")
+
+
+def write_results(a: argparse.Namespace, rows: list[dict]) -> None:
+    """``docs/feedback_curve.json`` and ``.png`` from the rows measured so far."""
     DOCS.mkdir(exist_ok=True)
-    (DOCS / "feedback_curve.json").write_text(json.dumps({"settings": vars(a), "rows": rows}, indent=2) + "\n")
+    load = [round(x, 2) for x in os.getloadavg()]
+    (DOCS / "feedback_curve.json").write_text(json.dumps({"settings": vars(a), "load_average": load, "rows": rows},
+                                                         indent=2) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -101,6 +108,7 @@ def main() -> None:
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(DOCS / "feedback_curve.png", dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

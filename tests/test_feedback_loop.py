@@ -96,18 +96,25 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
 
 # -- the loop raises a property: simulated rater -> export -> reward model -> GRPO with human_rm, and DPO ----------
 #
-# The tiny model is a random 3M-parameter Llama: its samples are near-uniform over SmolLM2's 49k tokens, so no
-# "correct answer" rule is within its reach. The rule here is one it can learn in a few dozen steps: "the reply
-# contains the word Mozart" (" Mozart" is the tiny model's most likely first token on qa prompts, p ~ 0.005, so it
-# is sampled now and then). Pairs are the tiny model's own samples, one side of each prefixed with " Mozart"; a
-# simulated rater (``regex_match`` on "Mozart") judges them through the store, as in ``--simulate``.
+# The tiny model is a random 3M-parameter Llama: its samples are near-uniform over SmolLM2's 49k tokens (no word is
+# in more than ~0.6% of its replies), and a random-weight reward model can only learn tokens it has seen, so the rule
+# must be about a few words the policy already reaches. Its greedy first word is less spread out: on sentiment
+# prompts " URL", " sausage" and " smartphone" open the greedy reply to about a fifth of the prompts (train and
+# held out), and sampling at temperature 0.5 opens ~13% of replies with one of them (1.2% at temperature 1).
+# The rule: "the reply starts with URL, sausage or smartphone". Pairs are the tiny model's own samples, one side of
+# each opened with one of the words; a simulated rater (``regex_match``) judges them through the store, as in
+# ``--simulate``; the export trains the reward model, which then is GRPO's only reward.
 
-WORD = "Mozart"
-RULE = {"name": "regex_match", "args": {"pattern": WORD}}
+TASK = "sentiment"
+WORDS = ("URL", "sausage", "smartphone")
+RULE = {"name": "regex_match", "args": {"pattern": r"^\s*(?:" + "|".join(WORDS) + ")"}}
 WORD_PAIRS = 200  # judged pairs: 160 train the reward model, 40 are its held-out pairs
-WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65 (measured: 0.85 on 40 pairs; untrained head 0.575)
+WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65 (not yet measured on this rule)
 DPO = ["algo.max_steps=5", "algo.batch_size=8", "algo.max_length=160", "algo.lr=1e-2"]
-DPO_GAIN = 0.3  # held-out rule rate (64 prompts, greedy): measured 0.031 -> 1.0 in 5 steps
+DPO_GAIN = 0.3  # held-out rule rate (64 prompts, greedy); on the Mozart rule: 0.03 -> 1.0 in 5 steps
+GRPO = ["algo=grpo", "~task_settings", "algo.beta=0.0", "algo.lr=1e-2", "algo.max_steps=16", "algo.prompts_per_step=4",
+        "algo.num_generations=8", "algo.max_completion_length=4", "algo.temperature=0.5"]
+GRPO_GAIN = 0.2  # held-out rule rate (64 prompts, greedy): not yet measured
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +130,7 @@ def word_loop(tmp_path_factory):
     from core.models import load_model
 
     root = tmp_path_factory.mktemp("word")
-    cfg, ctx, splits = load_task(["task=qa", "model=tiny"])
+    cfg, ctx, splits = load_task([f"task={TASK}", "model=tiny"])
     model, tokenizer = load_model(cfg.model)
     rows = splits["train"].select(range(WORD_PAIRS))
     torch.manual_seed(0)
@@ -131,14 +138,14 @@ def word_loop(tmp_path_factory):
     rng = random.Random(0)
     pairs = []
     for i, prompt in enumerate(rows["prompt"]):
-        good, other = f" {WORD} {samples[2 * i]}", samples[2 * i + 1]  # the token the policy itself emits first
+        good, other = f"{rng.choice(WORDS)} {samples[2 * i]}", samples[2 * i + 1]
         a, b = (good, other) if rng.random() < 0.5 else (other, good)
         pairs.append({"prompt": prompt, "prompt_text": "", "completion_a": a, "completion_b": b, "model_a": "tiny",
-                      "model_b": "tiny", "task": "qa", "columns": {}})
+                      "model_b": "tiny", "task": TASK, "columns": {}})
     store = Store(root / "sim.db")
     store.add_pairs(pairs)
     counts = simulate(store, RULE["name"], ctx, reward_args=RULE["args"])
-    assert counts.get("a", 0) + counts.get("b", 0) >= WORD_PAIRS - 4, counts  # a sample rarely holds the word
+    assert counts.get("a", 0) + counts.get("b", 0) >= WORD_PAIRS - 8, counts  # a sample rarely opens with a word
     export(store, root / "prefs")
     metrics = train_rm(root / "prefs.jsonl", root / "rm", base="embedded:tiny", epochs=8, lr=1e-3, batch_size=8)
     return root / "prefs.jsonl", root / "rm", metrics
@@ -149,12 +156,16 @@ def rule_rate(metrics: dict, stage: str) -> float:
     return metrics[stage][f"reward/{RULE['name']}"]["value"]
 
 
-def word_run(compose_cfg, tmp_path, overrides: list[str]) -> dict:
+def word_run(compose_cfg, tmp_path, overrides: list[str], rewards: list[dict]) -> dict:
+    """``core.run`` on the task with ``rewards`` plus the rule as a 0-weight component; held-out greedy eval."""
+    from omegaconf import OmegaConf
+
     from core.run import run
 
-    cfg = compose_cfg(["task=qa", "experiment=debug", "task.max_prompts=null", "task.eval_prompts=64",
-                       "eval.max_new_tokens=8", "eval.language_quality=false", "eval.interpret=false",
+    cfg = compose_cfg([f"task={TASK}", "experiment=debug", "task.max_prompts=null", "task.eval_prompts=64",
+                       "eval.max_new_tokens=4", "eval.language_quality=false", "eval.interpret=false",
                        "algo.bf16=false", *overrides], output_dir=tmp_path)
+    cfg.task.rewards = OmegaConf.create([*rewards, {**RULE, "weight": 0.0}])
     return run(cfg)
 
 
@@ -166,7 +177,13 @@ def test_reward_model_learns_the_word_rule(word_loop):
 
 def test_dpo_raises_the_rule_on_heldout_prompts(word_loop, compose_cfg, tmp_path):
     prefs, _, _ = word_loop
-    rewards = f"task.rewards=[{{name: {RULE['name']}, weight: 0.0, args: {{pattern: {WORD}}}}}]"
-    metrics = word_run(compose_cfg, tmp_path, ["algo=dpo", rewards, f"algo.preferences={prefs}", *DPO])
+    metrics = word_run(compose_cfg, tmp_path, ["algo=dpo", f"algo.preferences={prefs}", *DPO], [])
     print("DPO rule rate", rule_rate(metrics, "before"), "->", rule_rate(metrics, "after"))
     assert rule_rate(metrics, "after") >= rule_rate(metrics, "before") + DPO_GAIN, metrics["delta"]
+
+
+def test_grpo_with_human_rm_raises_the_rule_on_heldout_prompts(word_loop, compose_cfg, tmp_path):
+    _, rm, _ = word_loop
+    metrics = word_run(compose_cfg, tmp_path, GRPO, [{"name": "human_rm", "weight": 1.0, "args": {"path": str(rm)}}])
+    print("GRPO rule rate", rule_rate(metrics, "before"), "->", rule_rate(metrics, "after"))
+    assert rule_rate(metrics, "after") >= rule_rate(metrics, "before") + GRPO_GAIN, metrics["delta"]

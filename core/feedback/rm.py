@@ -77,12 +77,13 @@ def _load_rm(path: str) -> tuple[Any, Any]:
 def train_rm(preferences: str | Path, out: str | Path, base: str = "embedded:smollm2-135m", lora: bool | None = None,
              epochs: float = 3.0, lr: float | None = None, batch_size: int = 8, test_fraction: float = 0.2,
              seed: int = 0, limit: int | None = None, max_length: int = 512,
-             eval_preferences: str | Path | None = None) -> dict[str, Any]:
+             eval_preferences: str | Path | None = None, measure_before: bool = True) -> dict[str, Any]:
     """Train a reward model on an export's pairs; write ``out/`` (model, tokenizer, ``metrics.json``).
 
     Returns the metrics: train/held-out pair counts and held-out pairwise accuracy (the share of
     held-out pairs whose chosen side scores higher), before and after training. The held-out pairs are
     ``test_fraction`` of the file, or all of ``eval_preferences`` (then every pair of the file trains).
+    ``measure_before=False`` skips the untrained measurement (``heldout_accuracy_before`` is None).
     """
     from peft import LoraConfig
     from transformers import AutoModelForSequenceClassification
@@ -117,7 +118,7 @@ def train_rm(preferences: str | Path, out: str | Path, base: str = "embedded:smo
         sr = score_texts(model, tokenizer, [r["rejected"] for r in test], max_length=max_length)
         return sum(c > r for c, r in zip(sc, sr)) / len(test)
 
-    before = accuracy()
+    before = accuracy() if measure_before else None
     from datasets import Dataset
 
     args = RewardConfig(output_dir=str(out), num_train_epochs=epochs, learning_rate=lr or (1e-4 if lora else 5e-5),
