@@ -45,7 +45,7 @@ COMMON = ["experiment=debug", "~task_settings", "algo.bf16=false", "algo.beta=0.
           "algo.num_generations=8", f"algo.max_completion_length={LENGTH}", "algo.lr=1e-2", "algo.max_steps=16"]
 _NOT_YET = ("the value-based algorithms do not learn a rare token within 16 steps yet: X is the greedy token where "
             "it is likeliest, and every under-valued sampled token lowers the greedy one (DQN's dueling max); "
-            "SAC's actor follows Q-head noise before the critic has seen X (see the report of issue 10)")
+            "SAC's actor follows Q-head noise before the critic has seen X (measurements: core/algos/README.md)")
 SETTINGS = {
     "rloo": [],
     "grpo": [],

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from omegaconf import MISSING
 from transformers import Trainer
 
-from core.algos.base import Algorithm, TrainInputs, bf16_supported, use_cpu
+import torch
+
+from core.algos.base import Algorithm, TrainInputs, bf16_supported
 from core.config import AlgoConfig
 from core.errors import ConfigError
 
@@ -62,7 +64,8 @@ class DPO(Algorithm):
             bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
             gradient_checkpointing=cfg.gradient_checkpointing, report_to=list(inputs.report_to or ["none"]),
             seed=inputs.seed, dataloader_pin_memory=False)
-        args["use_cpu"] = use_cpu(args["bf16"])
+        if args["bf16"] and not torch.cuda.is_available():
+            args["use_cpu"] = True  # accelerate's CPU bf16 autocast, as for the online algorithms
         args.update(dict(cfg.trl))
         return DPOTrainer(model=inputs.model, args=DPOConfig(**args), train_dataset=pairs,
                           processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
