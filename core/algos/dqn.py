@@ -116,8 +116,15 @@ class DQNTrainer(OwnTrainer):
         self.target = copy.deepcopy(agent).requires_grad_(False)
         return agent
 
+    def checkpoint_modules(self) -> dict[str, torch.nn.Module]:
+        return {**super().checkpoint_modules(), "target": self.target}
+
     def extra_state(self) -> dict[str, Any]:
-        return {"target_heads": self.target.heads.state_dict()}
+        return {"replay": self.replay.state_dict(), "sampler": self.sampler.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.replay.load_state_dict(state["replay"])
+        self.sampler.set_state(state["sampler"])
 
     def optimizer_steps_per_update(self) -> int:
         return self.cfg.updates_per_step
@@ -165,7 +172,6 @@ class DQN(Algorithm):
 
     name = "dqn"
     description = "Double DQN on the token MDP: dueling Q on the LM, n-step targets, replay, offline mode (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> DQNTrainer:
         return DQNTrainer(self.cfg, inputs)

@@ -40,6 +40,16 @@ class ReplayBuffer:
         idx = torch.randint(len(self.episodes), (n,), generator=generator).tolist()
         return [self.episodes[i] for i in idx]
 
+    def state_dict(self) -> dict[str, Any]:
+        """The stored episodes (at most ``capacity``), saved with a checkpoint so a resumed run samples the
+        same buffer."""
+        return {"episodes": [list(e) for e in self.episodes]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the stored episodes with a :meth:`state_dict`'s (the newest ``capacity`` of them)."""
+        self.episodes.clear()
+        self.episodes.extend((list(p), list(c), float(r)) for p, c, r in state["episodes"])
+
     def __len__(self) -> int:
         return len(self.episodes)
 

@@ -110,8 +110,15 @@ class SACTrainer(OwnTrainer):
         self.target_q.requires_grad_(False)
         return agent
 
+    def checkpoint_modules(self) -> dict[str, nn.Module]:
+        return {**super().checkpoint_modules(), "target_q": self.target_q}  # log(alpha) is one of the heads
+
     def extra_state(self) -> dict[str, Any]:
-        return {"log_alpha": self.temperature.log_alpha.detach().cpu(), "target_q": self.target_q.state_dict()}
+        return {"replay": self.replay.state_dict(), "sampler": self.sampler.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.replay.load_state_dict(state["replay"])
+        self.sampler.set_state(state["sampler"])
 
     def param_groups(self, agent: Agent) -> list[dict[str, Any]]:
         return [{"params": [p for p in agent.policy.parameters() if p.requires_grad]},
@@ -168,7 +175,6 @@ class SAC(Algorithm):
 
     name = "sac"
     description = "Discrete SAC: LM actor, twin vocabulary Q-heads with targets, learned alpha, replay (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> SACTrainer:
         return SACTrainer(self.cfg, inputs)
