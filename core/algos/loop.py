@@ -285,8 +285,9 @@ class OwnTrainer(Trainer):
         self._save_rng_state(str(staging))
         self.accelerator.wait_for_everyone()  # every process's RNG file is in before publishing
         if main:
-            torch.save({"algo": self.algo_name, "modules": {k: m.state_dict() for k, m in self.checkpoint_modules().items()},
-                        "prompts": self.prompts.state_dict(), "extra": self.extra_state()}, staging / STATE_FILE)
+            modules = {key: module.state_dict() for key, module in self.checkpoint_modules().items()}
+            torch.save({"algo": self.algo_name, "modules": modules, "prompts": self.prompts.state_dict(),
+                        "extra": self.extra_state()}, staging / STATE_FILE)
             self.state.save_to_json(str(staging / "trainer_state.json"))
             if (run_dir / name).exists():
                 AtomicCheckpoints._retire(run_dir / name)
