@@ -31,7 +31,7 @@ from core.algos.agent import Agent, ValueHead, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
 from core.algos.ops import masked_mean, nstep_targets, polyak_update, terminal_rewards
-from core.algos.replay import ReplayBuffer, episodes_from_experience, load_logged_episodes
+from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience, load_logged_episodes
 from core.algos.rollout import Experience, collate_episodes
 from core.config import AlgoConfig, _help
 from core.errors import ConfigError
@@ -93,7 +93,7 @@ def double_q_bootstrap(online_q: torch.Tensor, target_q: torch.Tensor, double: b
     return torch.cat([state_value[:, 1:], torch.zeros_like(state_value[:, :1])], 1)
 
 
-class DQNTrainer(OwnTrainer):
+class DQNTrainer(ReplayCheckpoint, OwnTrainer):
     """The DQN loop: act (or not, offline) -> replay -> double-Q n-step updates -> Polyak target."""
 
     algo_name = "dqn"
@@ -118,13 +118,6 @@ class DQNTrainer(OwnTrainer):
 
     def checkpoint_modules(self) -> dict[str, torch.nn.Module]:
         return {**super().checkpoint_modules(), "target": self.target}
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"replay": self.replay.state_dict(), "sampler": self.sampler.get_state()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.replay.load_state_dict(state["replay"])
-        self.sampler.set_state(state["sampler"])
 
     def optimizer_steps_per_update(self) -> int:
         return self.cfg.updates_per_step
