@@ -200,7 +200,7 @@ def test_a_killed_own_algorithm_run_resumes_logging_each_step_once(tmp_path, alg
     extra = own_args(algo)
     child = start(out, algo, *extra)
     # killed once step 3 is logged: checkpoint-2 is the newest, so step 3 is redone
-    kill_when(child, lambda: any(r.get("step") == 3 for r in rows(out / "train_log.jsonl")))
+    kill_when(child, lambda: any(r.get("step") == 3 for r in rows(out / "train_log.jsonl")), timeout=300)
     assert [p.name for p in checkpoints(out)] == ["checkpoint-2"]
     assert CHECKPOINT_FILES | {"rlft_state.pt"} <= {p.name for p in checkpoints(out)[0].iterdir()}
     done = start(out, algo, *extra, "resume=true")
