@@ -117,8 +117,8 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
     except RlftError as exc:
         return problems + [f"algo.name: {exc}"]
     if cfg.get("resume") not in (None, False, "false", "False", "") and not algorithm.resumable:
-        problems.append(f"resume={cfg.resume}: algo={cfg.algo.name} cannot resume a run yet (its checkpoints are for "
-                        f"inspection and export); start a new run, or use algo=grpo / rloo")
+        problems.append(f"resume={cfg.resume}: algo={cfg.algo.name} cannot resume a run (its trainer does not load "
+                        f"checkpoints); start a new run")
     return problems + list(algorithm(cfg.algo).check())
 
 

@@ -24,7 +24,8 @@ CHECKPOINT_FILES = {"trainer_state.json", "model.safetensors", "optimizer.pt", "
 
 
 def start(out: Path, algo: str, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "core.run", *ARGS, f"algo={algo}", f"output_dir={out}", *extra],
+    args = [a for a in ARGS if a.split("=")[0] not in {e.split("=")[0] for e in extra}]  # `extra` overrides ARGS
+    return subprocess.Popen([sys.executable, "-m", "core.run", *args, f"algo={algo}", f"output_dir={out}", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -172,12 +173,97 @@ def test_the_stored_before_evaluation_is_reused_only_when_prompts_and_settings_m
     assert load_before(tmp_path / "none", cfg, {"qa": prompts}) is None
 
 
-def test_an_algorithm_that_cannot_resume_is_refused_before_anything_loads(compose_cfg, plugins):
+def test_an_algorithm_that_cannot_resume_is_refused_before_anything_loads(compose_cfg, plugins, monkeypatch):
+    from core.algos.reinforce import Reinforce
     from core.validate import validate
 
+    assert not [p for p in validate(compose_cfg(["experiment=debug", "algo=reinforce", "resume=true"]), plugins)
+                if p.startswith("resume=")]
+    monkeypatch.setattr(Reinforce, "resumable", False)  # a plugin algorithm whose trainer cannot load checkpoints
     problems = validate(compose_cfg(["experiment=debug", "algo=reinforce", "resume=true"]), plugins)
     assert [p for p in problems if p.startswith("resume=")] == [
-        "resume=True: algo=reinforce cannot resume a run yet (its checkpoints are for inspection and export); "
-        "start a new run, or use algo=grpo / rloo"]
-    assert not [p for p in validate(compose_cfg(["experiment=debug", "algo=grpo", "resume=true"]), plugins)
-                if p.startswith("resume=")]
+        "resume=True: algo=reinforce cannot resume a run (its trainer does not load checkpoints); start a new run"]
+
+
+OWN = ["reinforce", "ppo", "dqn", "sac"]
+OWN_ARGS = ["algo.max_steps=4", "algo.save_steps=2"]
+
+
+def own_args(algo: str) -> list[str]:
+    """A short run of ``algo``: 4 steps, a checkpoint every 2, one small replay update per step (dqn, sac)."""
+    return OWN_ARGS + (["algo.updates_per_step=1", "algo.batch_size=2"] if algo in ("dqn", "sac") else [])
+
+
+@pytest.mark.parametrize("algo", OWN)
+def test_a_killed_own_algorithm_run_resumes_logging_each_step_once(tmp_path, algo):
+    out = tmp_path / "run"
+    extra = own_args(algo)
+    child = start(out, algo, *extra)
+    # killed once step 3 is logged: checkpoint-2 is the newest, so step 3 is redone
+    kill_when(child, lambda: any(r.get("step") == 3 for r in rows(out / "train_log.jsonl")), timeout=300)
+    assert [p.name for p in checkpoints(out)] == ["checkpoint-2"]
+    assert CHECKPOINT_FILES | {"rlft_state.pt"} <= {p.name for p in checkpoints(out)[0].iterdir()}
+    done = start(out, algo, *extra, "resume=true")
+    assert done.wait() == 0, done.stderr.read()[-2000:]
+    assert [r["step"] for r in rows(out / "train_log.jsonl")] == [1, 2, 3, 4]
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4 and [r["step"] for r in state["log_history"] if "loss" in r] == [1, 2, 3, 4]
+
+
+def _state(trainer) -> dict:
+    return {"step": trainer.state.global_step, "prompts": trainer.prompts.state_dict(), "extra": trainer.extra_state(),
+            "lr": trainer.lr_scheduler.state_dict()["last_epoch"],
+            "modules": {k: m.state_dict() for k, m in trainer.checkpoint_modules().items()},
+            "policy": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict()["state"]}
+
+
+def _same(a, b) -> None:
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("algo", OWN)
+def test_an_own_checkpoint_round_trip_restores_optimizer_step_and_algorithm_state(compose_cfg, plugins, tiny_model,
+                                                                                 tmp_path, algo):
+    from copy import deepcopy
+
+    from core.algos.base import TrainInputs
+    from core.callbacks import NonFiniteGuard
+    from core.rewards.checked import CheckedReward
+    from datasets import Dataset
+
+    extra = own_args(algo)
+    cfg = compose_cfg(["experiment=debug", f"algo={algo}", *extra, "algo.max_steps=2", "algo.lr=1e-3"]).algo
+    model, tokenizer = tiny_model
+    data = Dataset.from_dict({"prompt": [[{"role": "user", "content": f"Say something about {w}."}]
+                                         for w in ("cats", "rain", "tea")]})
+    length = CheckedReward("length", lambda prompts, completions, **_: [len(c) / 40 for c in completions], 1.0)
+
+    def trainer():
+        return plugins.algorithms.get(algo)(cfg).build_trainer(TrainInputs(
+            model=deepcopy(model), tokenizer=tokenizer, train_dataset=data, reward_funcs=[length], reward_weights=[1.0],
+            output_dir=str(tmp_path), seed=0, callbacks=[NonFiniteGuard()], report_to=["none"]))
+
+    first = trainer()
+    first.train()
+    saved = _state(first)
+    assert saved["step"] == 2 and saved["optimizer"] and saved["extra"]  # something to restore
+    resumed = trainer()
+    resumed.train(resume_from_checkpoint=str(tmp_path / "checkpoint-2"))  # nothing left to do: state as loaded
+    _same(saved, _state(resumed))
+    other = next(a for a in OWN if a != algo)
+    with pytest.raises(ConfigError, match=f"was written by algo={algo}, not algo={other}; resume with algo={algo}"):
+        plugins.algorithms.get(other)(compose_cfg(["experiment=debug", f"algo={other}"]).algo).build_trainer(
+            TrainInputs(model=deepcopy(model), tokenizer=tokenizer, train_dataset=data, reward_funcs=[length],
+                        reward_weights=[1.0], output_dir=str(tmp_path / "x"), seed=0, callbacks=[],
+                        report_to=["none"])).train(resume_from_checkpoint=str(tmp_path / "checkpoint-2"))

@@ -31,7 +31,7 @@ from core.algos.agent import Agent, ValueHead, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
 from core.algos.ops import masked_mean, nstep_targets, polyak_update, terminal_rewards
-from core.algos.replay import ReplayBuffer, episodes_from_experience, load_logged_episodes
+from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience, load_logged_episodes
 from core.algos.rollout import Experience, collate_episodes
 from core.config import AlgoConfig, _help
 from core.errors import ConfigError
@@ -93,7 +93,7 @@ def double_q_bootstrap(online_q: torch.Tensor, target_q: torch.Tensor, double: b
     return torch.cat([state_value[:, 1:], torch.zeros_like(state_value[:, :1])], 1)
 
 
-class DQNTrainer(OwnTrainer):
+class DQNTrainer(ReplayCheckpoint, OwnTrainer):
     """The DQN loop: act (or not, offline) -> replay -> double-Q n-step updates -> Polyak target."""
 
     algo_name = "dqn"
@@ -116,8 +116,8 @@ class DQNTrainer(OwnTrainer):
         self.target = copy.deepcopy(agent).requires_grad_(False)
         return agent
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"target_heads": self.target.heads.state_dict()}
+    def checkpoint_modules(self) -> dict[str, torch.nn.Module]:
+        return {**super().checkpoint_modules(), "target": self.target}
 
     def optimizer_steps_per_update(self) -> int:
         return self.cfg.updates_per_step
@@ -165,7 +165,6 @@ class DQN(Algorithm):
 
     name = "dqn"
     description = "Double DQN on the token MDP: dueling Q on the LM, n-step targets, replay, offline mode (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> DQNTrainer:
         return DQNTrainer(self.cfg, inputs)

@@ -30,7 +30,10 @@ from core.algos.checkpoints import STAGING, AtomicCheckpoints, checkpoints
 from core.algos.rollout import Experience, RolloutEngine
 from core.errors import ConfigError, RlftError
 
-__all__ = ["OwnTrainer", "PromptStream"]
+__all__ = ["OwnTrainer", "PromptStream", "STATE_FILE"]
+
+#: What a checkpoint of an own algorithm holds besides ``Trainer``'s files.
+STATE_FILE = "rlft_state.pt"
 
 
 class PromptStream:
@@ -43,6 +46,15 @@ class PromptStream:
         self.generator = torch.Generator().manual_seed(seed)
         self.order: list[int] = []
         self.seen = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the stream stands: the shuffling generator, the rest of the current pass, the rows seen."""
+        return {"generator": self.generator.get_state(), "order": list(self.order), "seen": self.seen}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict`."""
+        self.generator.set_state(state["generator"])
+        self.order, self.seen = list(state["order"]), int(state["seen"])
 
     def __next__(self) -> list[dict[str, Any]]:
         while len(self.order) < self.per_step:
@@ -121,9 +133,8 @@ class OwnTrainer(Trainer):
     def train(self, resume_from_checkpoint: str | None = None, **kwargs: Any) -> TrainOutput:
         """Run ``algo.max_steps`` rollout/update steps and return ``TrainOutput`` like ``Trainer.train``."""
         acc, cfg = self.accelerator, self.cfg
-        if resume_from_checkpoint:
-            raise ConfigError(f"resume is not supported by algo={self.algo_name} yet (checkpoints are written for "
-                              f"inspection and export); start a new run, e.g. from {resume_from_checkpoint}")
+        resume = Path(resume_from_checkpoint) if resume_from_checkpoint else None
+        saved = self.read_checkpoint(resume) if resume else None  # loads the policy before the heads copy it
         self.agent = self.build_agent(self.model)
         optimizer = torch.optim.AdamW(self.param_groups(self.agent), lr=cfg.lr, weight_decay=cfg.weight_decay)
         total = max(1, cfg.max_steps * self.optimizer_steps_per_update())
@@ -138,9 +149,11 @@ class OwnTrainer(Trainer):
                                   is_local_process_zero=acc.is_local_main_process,
                                   is_world_process_zero=acc.is_main_process)
         self.state.epoch = 0.0
+        if resume is not None:
+            self.restore(resume, saved)
         self.control = self.callback_handler.on_train_begin(self.args, self.state, self.control)
         losses = []
-        for _ in range(cfg.max_steps):
+        while self.state.global_step < cfg.max_steps:
             self.control = self.callback_handler.on_step_begin(self.args, self.state, self.control)
             exp = self.rollout()
             logs = self.update(exp)
@@ -151,9 +164,13 @@ class OwnTrainer(Trainer):
             losses.append(logs.get("loss", math.nan))
             if self.state.global_step % max(1, cfg.logging_steps) == 0:
                 self.log({**self.mean_over_processes(logs), "learning_rate": self.lr_scheduler.get_last_lr()[0]})
-            if cfg.save_steps > 0 and self.state.global_step % cfg.save_steps == 0:
+            due = cfg.save_steps > 0 and self.state.global_step % cfg.save_steps == 0
+            if due:
                 self.checkpoint()
             self.control = self.callback_handler.on_step_end(self.args, self.state, self.control)
+            if self.control.should_save and not due:  # asked by a callback (Ctrl-C / SIGTERM)
+                self.checkpoint()
+            self.control.should_save = False
             if self.control.should_training_stop:
                 break
         self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
@@ -236,13 +253,25 @@ class OwnTrainer(Trainer):
         if not hasattr(self.model, "disable_adapter") and self.ref_model is None:
             self.ref_model = copy.deepcopy(self.model).requires_grad_(False).eval()
 
+    def checkpoint_modules(self) -> dict[str, torch.nn.Module]:
+        """Modules saved with each checkpoint besides the policy: the agent's heads (and separate critic);
+        an algorithm adds its target networks."""
+        modules = {"heads": self.agent.heads}
+        if self.agent.critic is not None:
+            modules["critic"] = self.agent.critic
+        return modules
+
     def extra_state(self) -> dict[str, Any]:
-        """Algorithm state saved with each checkpoint besides model, heads and optimizer."""
+        """Algorithm state saved with each checkpoint (baselines, controllers, generators, replay)."""
         return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
 
     def checkpoint(self) -> Path:
         """Publish ``checkpoint-<step>/`` atomically (staged, then one rename): the policy (or adapter),
-        ``rlft_state.pt`` (heads, optimizer, algorithm state) and the trainer state; keep the newest
+        ``optimizer.pt``, ``scheduler.pt`` and ``rng_state.pth`` (``Trainer``'s own helpers), ``rlft_state.pt``
+        (heads, target networks, prompt stream, algorithm state) and the trainer state; keep the newest
         ``algo.keep_checkpoints``."""
         run_dir = Path(self.args.output_dir)
         name = f"checkpoint-{self.state.global_step}"
@@ -252,9 +281,13 @@ class OwnTrainer(Trainer):
             shutil.rmtree(run_dir / STAGING, ignore_errors=True)
         self.accelerator.wait_for_everyone()
         self.save_model(str(staging))
+        self._save_optimizer_and_scheduler(str(staging))
+        self._save_rng_state(str(staging))
+        self.accelerator.wait_for_everyone()  # every process's RNG file is in before publishing
         if main:
-            torch.save({"heads": self.agent.heads.state_dict(), "optimizer": self.optimizer.state_dict(),
-                        **self.extra_state()}, staging / "rlft_state.pt")
+            modules = {key: module.state_dict() for key, module in self.checkpoint_modules().items()}
+            torch.save({"algo": self.algo_name, "modules": modules, "prompts": self.prompts.state_dict(),
+                        "extra": self.extra_state()}, staging / STATE_FILE)
             self.state.save_to_json(str(staging / "trainer_state.json"))
             if (run_dir / name).exists():
                 AtomicCheckpoints._retire(run_dir / name)
@@ -264,3 +297,31 @@ class OwnTrainer(Trainer):
                 AtomicCheckpoints._retire(old)
         self.accelerator.wait_for_everyone()
         return run_dir / name
+
+    def read_checkpoint(self, checkpoint: Path) -> dict[str, Any]:
+        """Check that ``checkpoint`` is this algorithm's, load the policy weights (or adapter) into the model
+        and return the rest of ``rlft_state.pt``."""
+        if not (checkpoint / STATE_FILE).is_file():
+            raise ConfigError(f"resume: {checkpoint} has no {STATE_FILE}: it was not written by rlft's own "
+                              f"algo={self.algo_name} (a TRL algorithm's, such as grpo?); resume it with its own algo")
+        saved = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
+        if saved.get("algo") != self.algo_name:
+            raise ConfigError(f"resume: {checkpoint} was written by algo={saved.get('algo')}, not "
+                              f"algo={self.algo_name}; resume with algo={saved.get('algo')} or start a new run")
+        self._load_from_checkpoint(str(checkpoint))
+        return saved
+
+    def restore(self, checkpoint: Path, saved: dict[str, Any]) -> None:
+        """Continue from ``checkpoint``: heads and targets, optimizer and scheduler, step and log history,
+        prompt stream, algorithm state and, last, the RNG states."""
+        for key, module in self.checkpoint_modules().items():
+            module.load_state_dict(saved["modules"][key])
+        self._load_optimizer_and_scheduler(str(checkpoint))
+        state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+        state.max_steps, state.logging_steps = self.state.max_steps, self.state.logging_steps
+        state.is_local_process_zero = self.state.is_local_process_zero
+        state.is_world_process_zero = self.state.is_world_process_zero
+        self.state = state
+        self.prompts.load_state_dict(saved["prompts"])
+        self.load_extra_state(saved["extra"])
+        self._load_rng_state(str(checkpoint))

@@ -78,6 +78,13 @@ class PPOTrainer(OwnTrainer):
         self.shuffle = torch.Generator().manual_seed(inputs.seed)
         self.first_ratio: torch.Tensor | None = None
 
+    def extra_state(self) -> dict[str, Any]:
+        return {"kl_coef": self.kl_ctl.value, "shuffle": self.shuffle.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.kl_ctl.value = state["kl_coef"]
+        self.shuffle.set_state(state["shuffle"])
+
     def build_agent(self, policy: torch.nn.Module) -> Agent:
         critic = copy.deepcopy(policy) if self.cfg.critic == "model" else None
         return Agent(policy, {"value": ValueHead(hidden_size(policy))}, critic=critic)
@@ -162,7 +169,6 @@ class PPO(Algorithm):
 
     name = "ppo"
     description = "PPO with value head, GAE, clipped policy/value losses and adaptive KL (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> PPOTrainer:
         return PPOTrainer(self.cfg, inputs)

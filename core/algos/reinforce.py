@@ -63,6 +63,12 @@ class ReinforceTrainer(OwnTrainer):
         if cfg.beta > 0:
             self.keep_reference()
 
+    def extra_state(self) -> dict[str, Any]:
+        return {"baseline": self.baseline}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.baseline = state["baseline"]
+
     def update(self, exp: Experience) -> dict[str, float]:
         cfg = self.cfg
         returns, logs = exp.scores.clone(), {}
@@ -99,7 +105,6 @@ class Reinforce(Algorithm):
 
     name = "reinforce"
     description = "REINFORCE with a moving-average baseline, optional whitening, KL and entropy (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> ReinforceTrainer:
         return ReinforceTrainer(self.cfg, inputs)

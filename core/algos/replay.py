@@ -15,7 +15,7 @@ from core.errors import ConfigError, DataError
 from core.logprobs import encode_pair
 from core.rewards.spec import prompt_text
 
-__all__ = ["Episode", "ReplayBuffer", "episodes_from_experience", "load_logged_episodes"]
+__all__ = ["Episode", "ReplayBuffer", "ReplayCheckpoint", "episodes_from_experience", "load_logged_episodes"]
 
 Episode = tuple[list[int], list[int], float]
 """``(prompt token ids, completion token ids, sequence score)``."""
@@ -40,12 +40,36 @@ class ReplayBuffer:
         idx = torch.randint(len(self.episodes), (n,), generator=generator).tolist()
         return [self.episodes[i] for i in idx]
 
+    def state_dict(self) -> dict[str, Any]:
+        """The stored episodes (at most ``capacity``), saved with a checkpoint so a resumed run samples the
+        same buffer."""
+        return {"episodes": [list(e) for e in self.episodes]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the stored episodes with a :meth:`state_dict`'s (the newest ``capacity`` of them)."""
+        self.episodes.clear()
+        self.episodes.extend((list(p), list(c), float(r)) for p, c, r in state["episodes"])
+
     def __len__(self) -> int:
         return len(self.episodes)
 
     def mean_score(self) -> float:
         """Mean score of the stored episodes."""
         return sum(e[2] for e in self.episodes) / max(1, len(self.episodes))
+
+
+class ReplayCheckpoint:
+    """Mixin for an ``OwnTrainer`` with ``self.replay`` and its ``self.sampler`` generator: both are saved with
+    each checkpoint and restored on resume."""
+
+    def extra_state(self) -> dict[str, Any]:
+        return {**super().extra_state(), "replay": self.replay.state_dict(),  # type: ignore[misc]
+                "sampler": self.sampler.get_state()}  # type: ignore[attr-defined]
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)  # type: ignore[misc]
+        self.replay.load_state_dict(state["replay"])  # type: ignore[attr-defined]
+        self.sampler.set_state(state["sampler"])  # type: ignore[attr-defined]
 
 
 def episodes_from_experience(exp: Experience) -> list[Episode]:

@@ -26,7 +26,7 @@ from core.algos.agent import Agent, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
 from core.algos.ops import masked_mean, nstep_targets, polyak_update, soft_state_value, terminal_rewards
-from core.algos.replay import ReplayBuffer, episodes_from_experience
+from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience
 from core.algos.rollout import Experience, collate_episodes
 from core.config import AlgoConfig, _help
 
@@ -91,7 +91,7 @@ def alpha_loss(log_alpha: torch.Tensor, entropy: torch.Tensor, mask: torch.Tenso
     return masked_mean(log_alpha.exp() * (entropy.detach() - target), mask)
 
 
-class SACTrainer(OwnTrainer):
+class SACTrainer(ReplayCheckpoint, OwnTrainer):
     """The SAC loop: act with the LM -> replay -> critic, actor and temperature updates -> Polyak targets."""
 
     algo_name = "sac"
@@ -110,8 +110,8 @@ class SACTrainer(OwnTrainer):
         self.target_q.requires_grad_(False)
         return agent
 
-    def extra_state(self) -> dict[str, Any]:
-        return {"log_alpha": self.temperature.log_alpha.detach().cpu(), "target_q": self.target_q.state_dict()}
+    def checkpoint_modules(self) -> dict[str, nn.Module]:
+        return {**super().checkpoint_modules(), "target_q": self.target_q}  # log(alpha) is one of the heads
 
     def param_groups(self, agent: Agent) -> list[dict[str, Any]]:
         return [{"params": [p for p in agent.policy.parameters() if p.requires_grad]},
@@ -168,7 +168,6 @@ class SAC(Algorithm):
 
     name = "sac"
     description = "Discrete SAC: LM actor, twin vocabulary Q-heads with targets, learned alpha, replay (rlft)"
-    resumable = False  # OwnTrainer writes checkpoints but cannot load one yet
 
     def build_trainer(self, inputs: TrainInputs) -> SACTrainer:
         return SACTrainer(self.cfg, inputs)
