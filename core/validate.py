@@ -250,11 +250,16 @@ def _report_to(cfg: Any) -> list[str]:
 
 
 def check_output_dir(path: str | Path, key: str = "output_dir") -> list[str]:
-    """Problems with using ``path`` as a fresh run directory (it may not exist yet)."""
+    """Problems with using ``path`` as a fresh run directory (it may not exist yet).
+
+    Only the first process of a multi-process launch looks for an earlier run: the others would find the
+    files it has just started writing (it exits with this error for all of them otherwise).
+    """
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         return [f"{key}={str(path)!r}: is a file, not a directory"]
-    held = [m for m in RUN_MARKERS if (path / m).exists()]
+    first_process = int(os.environ.get("RANK", "0")) == 0
+    held = [m for m in RUN_MARKERS if first_process and (path / m).exists()]
     if held:
         return [f"{key}={str(path)!r}: already holds a run ({held[0]}); choose a new directory or remove it"]
     parent = path

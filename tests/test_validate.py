@@ -94,6 +94,15 @@ def test_output_dir_problems(tmp_path):
     assert check_output_dir(tmp_path / "new" / "deeper") == []
 
 
+def test_only_the_first_process_refuses_an_earlier_run(tmp_path, monkeypatch):
+    """Under accelerate launch the other processes would see the files the first one has just written."""
+    (tmp_path / "samples.jsonl").write_text("")
+    monkeypatch.setenv("RANK", "1")
+    assert check_output_dir(tmp_path) == []
+    monkeypatch.setenv("RANK", "0")
+    assert "already holds a run (samples.jsonl)" in check_output_dir(tmp_path)[0]
+
+
 def test_several_problems_are_reported_together(plugins, tmp_path):
     with pytest.raises(ConfigErrors) as info:
         preflight([*DEBUG, "algo.lr=-1", "eval.batch_size=0", f"output_dir={tmp_path}"], plugins, full=True)
