@@ -143,7 +143,6 @@ class AutocastGeneration:
             return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
 
 
-
 @contextmanager
 def _generate_with(model: Any, extra: dict[str, Any]) -> Iterator[None]:
     """Within the block, ``model.generate`` also receives ``extra`` (nothing changes when it is empty)."""
