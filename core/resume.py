@@ -9,6 +9,10 @@ The before-training evaluation is not redone either: :func:`save_before` stores 
 ``eval_before.json`` and :func:`load_before` gives them back when the held-out prompts and the ``eval``
 settings that shape completions are unchanged; the run then scores them again (no generation, no new sample rows) instead of
 sampling new ones.
+
+TensorBoard gets the same treatment: :func:`continue_tensorboard` makes the resumed run write into the killed
+run's event directory with ``purge_step``, so TensorBoard drops the steps the killed run logged after its
+checkpoint and shows one curve, not two overlapping runs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from omegaconf import OmegaConf
 
 from core.outputs import write_json
 
-__all__ = ["BEFORE_FILE", "checkpoint_step", "trim_outputs", "trim_jsonl", "save_before", "load_before"]
+__all__ = ["BEFORE_FILE", "checkpoint_step", "trim_outputs", "trim_jsonl", "save_before", "load_before",
+           "continue_tensorboard"]
 
 log = logging.getLogger("rlft")
 
@@ -131,3 +136,21 @@ def load_before(output_dir: Path, cfg: Any, prompts: dict[str, list[Any]]) -> di
         return None
     log.info("rlft: resume: reusing the before-training completions of %s", path.name)
     return {k: v["completions"] for k, v in stored.items()}
+
+
+def continue_tensorboard(trainer: Any, output_dir: Path, step: int) -> Path | None:
+    """Point the trainer's TensorBoard logger at the killed run's newest event directory (``runs/*``), purging
+    the events it wrote after optimizer step ``step``; return that directory (None: no TensorBoard logger, or
+    no earlier events, and the logger starts its own directory as usual). Only the main process writes."""
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    logger = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, TensorBoardCallback)), None)
+    earlier = sorted((d for d in (output_dir / "runs").glob("*") if any(d.glob("events.out.tfevents.*"))),
+                     key=lambda d: d.stat().st_mtime)
+    if logger is None or not earlier or not trainer.is_world_process_zero():
+        return None
+    trainer.remove_callback(logger)
+    trainer.add_callback(TensorBoardCallback(SummaryWriter(log_dir=str(earlier[-1]), purge_step=step + 1)))
+    log.info("rlft: resume: TensorBoard continues %s from step %d", earlier[-1], step + 1)
+    return earlier[-1]

@@ -56,7 +56,7 @@ from core.outputs import JsonlWriter, write_json
 from core.report import write_report
 from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
 from core.results import check_headline, print_table
-from core.resume import checkpoint_step, load_before, save_before, trim_outputs
+from core.resume import checkpoint_step, continue_tensorboard, load_before, save_before, trim_outputs
 from core.rewards.checked import CheckedReward
 from core.rewards.spec import prompt_text
 from core.signals import GracefulStop
@@ -186,6 +186,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         report_to=list(cfg.report_to)))
     if getattr(trainer, "ref_model", None) is not None:  # the trainer's frozen KL reference is the base model
         ctx.shared("reference_model", lambda: (trainer.ref_model, tokenizer))
+    if checkpoint is not None:
+        continue_tensorboard(trainer, output_dir, checkpoint_step(checkpoint))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     stop.finish(trainer.state.global_step, cfg.algo.max_steps, output_dir, lambda: write_json(  # Ctrl-C / SIGTERM
         output_dir / "metrics.json", {"interrupted_at_step": trainer.state.global_step,

@@ -104,8 +104,9 @@ def rows(path: Path) -> list[dict]:
 
 def test_a_resumed_run_logs_each_step_once_and_keeps_its_before_evaluation_and_curve(tmp_path):
     out = tmp_path / "run"
-    args = [a for a in ARGS if not a.startswith(("algo.save_steps", "eval.enabled"))]
+    args = [a for a in ARGS if not a.startswith(("algo.save_steps", "eval.enabled", "report_to"))]
     base = [sys.executable, "-m", "core.run", *args, "algo=grpo", "algo.save_steps=2", "eval.every=2",
+            "report_to=[tensorboard]",
             "eval.interpret=false", f"output_dir={out}"]
     child = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     # killed once step 3 is logged: checkpoint-2 is the newest, so step 3's rows (and step 4's samples) are redone
@@ -131,6 +132,14 @@ def test_a_resumed_run_logs_each_step_once_and_keeps_its_before_evaluation_and_c
     assert all(a["wall_s"] <= b["wall_s"] for a, b in zip(curve, curve[1:]))
     head = metrics["headline"]
     assert metrics["before"][head]["value"] == curve[0]["value"] and metrics["after"][head]["value"] == curve[-1]["value"]
+    # TensorBoard: one run directory, each step once (the killed run's step 3 purged, not shown twice)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    event_dirs = list((out / "runs").iterdir())
+    assert len(event_dirs) == 1, event_dirs
+    events = EventAccumulator(str(event_dirs[0]))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2, 3, 4, 5, 6]
 
 
 def test_trim_outputs_cuts_the_logs_back_to_the_checkpoint(tmp_path):
