@@ -49,19 +49,30 @@ def weights(ckpt: Path) -> dict[str, torch.Tensor]:
     return load_file(ckpt / "model.safetensors")
 
 
-@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+def preference_args(tmp_path: Path) -> list[str]:
+    """DPO's data: a small preference file (prompt, chosen, rejected as conversations)."""
+    path = tmp_path / "prefs.jsonl"
+    path.write_text("".join(json.dumps({
+        "prompt": [{"role": "user", "content": f"Tom has {k} apples. How many apples has Tom?"}],
+        "chosen": [{"role": "assistant", "content": f"Tom has {k}."}],
+        "rejected": [{"role": "assistant", "content": "I do not know."}]}) + "\n" for k in range(40)))
+    return [f"algo.preferences={path}", "algo.batch_size=2", "algo.max_length=64"]
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo", "dpo"])
 def test_a_killed_run_resumes_to_the_same_end(tmp_path, algo):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
-    full = start(reference, algo)
+    extra = preference_args(tmp_path) if algo == "dpo" else []
+    full = start(reference, algo, *extra)
     assert full.wait() == 0, full.stderr.read()[-2000:]
     # kill 1: in the middle of writing a checkpoint; kill 2: between checkpoints, later on
-    child = start(killed, algo)
+    child = start(killed, algo, *extra)
     kill_when(child, lambda: (killed / STAGING).is_dir())
     assert_complete(killed)
-    child = start(killed, algo, "resume=true")
+    child = start(killed, algo, *extra, "resume=true")
     kill_when(child, lambda: any(int(p.name.split("-")[1]) >= 4 for p in checkpoints(killed)))
     assert_complete(killed)
-    done = start(killed, algo, "resume=true")
+    done = start(killed, algo, *extra, "resume=true")
     assert done.wait() == 0, done.stderr.read()[-2000:]
     assert [p.name for p in checkpoints(killed)] == ["checkpoint-5", "checkpoint-6"] == \
         [p.name for p in checkpoints(reference)]

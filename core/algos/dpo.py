@@ -19,6 +19,7 @@ from transformers import Trainer
 import torch
 
 from core.algos.base import Algorithm, TrainInputs, bf16_supported
+from core.algos.checkpoints import AtomicCheckpoints
 from core.config import AlgoConfig
 from core.errors import ConfigError
 
@@ -67,6 +68,10 @@ class DPO(Algorithm):
         if args["bf16"] and not torch.cuda.is_available():
             args["use_cpu"] = True  # accelerate's CPU bf16 autocast, as for the online algorithms
         args.update(dict(cfg.trl))
-        return DPOTrainer(model=inputs.model, args=DPOConfig(**args), train_dataset=pairs,
-                          processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
-                          peft_config=inputs.peft_config)
+        trainer_cls = type("RlftDPOTrainer", (AtomicCheckpoints, DPOTrainer),
+                           {"__doc__": "TRL's DPOTrainer with rlft's atomic, rotated checkpoints."})
+        trainer = trainer_cls(model=inputs.model, args=DPOConfig(**args), train_dataset=pairs,
+                              processing_class=inputs.tokenizer, callbacks=inputs.callbacks,
+                              peft_config=inputs.peft_config)
+        trainer.checkpoints_to_keep = cfg.keep_checkpoints
+        return trainer
