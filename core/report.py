@@ -143,8 +143,9 @@ def _learning_curves(doc: _Doc, metrics: dict[str, Any]) -> None:
     for name in names:
         eff = efficiency.get(name)
         if eff:
-            doc.text(f"{name}: final gain {eff['final_gain']:+.4g} after {eff['completions']} completions; 50% of it "
-                     f"after {eff['completions_to_50%']} completions, 90% after {eff['completions_to_90%']}.")
+            judged = f", learning from {eff['judgements']} human judgements" if "judgements" in eff else ""
+            doc.text(f"{name}: final gain {eff['final_gain']:+.4g} after {eff['completions']} completions{judged}; "
+                     f"50% of it after {eff['completions_to_50%']} completions, 90% after {eff['completions_to_90%']}.")
 
 
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:

@@ -45,6 +45,7 @@ from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
+from core.feedback.cost import judgements_used
 from core.errors import ConfigError, DataError
 from core.evaluate import Evaluation, evaluate
 from core.generation import as_completion
@@ -210,6 +211,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         efficiency = {p.prefix + p.headline: sample_efficiency(series(curve.points, p.prefix + p.headline),
                                                                ev.metrics[p.headline].direction)
                       for p, ev in zip(parts, after)}
+        judged = judgements_used(cfg)
+        if judged is not None:  # the cost of a human-feedback signal: judgements, not only completions
+            efficiency = {name: {**eff, "judgements": judged} if eff else eff for name, eff in efficiency.items()}
         metrics["sample_efficiency"] = efficiency[parts[0].prefix + parts[0].headline]
         if len(parts) > 1:
             metrics["sample_efficiency_per_task"] = efficiency

@@ -6,7 +6,8 @@
     python -m core.feedback --simulate qa_f1 task=qa --pairs 200            # a rater from a reward
 
 Modules: ``store`` (SQLite), ``app`` (FastAPI + page), ``pairs`` (background generation),
-``export`` (TRL preference format, agreement), ``rm`` (reward model, ``human_rm``), ``simulate``.
+``export`` (TRL preference format, agreement), ``rm`` (reward model, ``human_rm``), ``simulate``,
+``cost`` (the judgements a run learned from).
 """
 
 __all__: list[str] = []
