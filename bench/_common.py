@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["compose", "machine_line", "matmul_gflops"]
+__all__ = ["compose", "machine_line", "matmul_gflops", "run_child"]
 
 
 def compose(overrides: list[str], output_dir: str | None = None) -> Any:
@@ -52,3 +55,18 @@ def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 1024, seconds:
         a @ b
         runs += 1
     return 2 * size ** 3 * runs / (time.perf_counter() - start) / 1e9
+
+
+def run_child(cmd: list[str], out: Path, failure: str) -> tuple[float, float]:
+    """Run ``cmd`` (after clearing ``out``) with its output in ``<out>.log``; return wall seconds and peak RSS in
+    GB. A failed command ends the benchmark with ``failure`` and the log's path."""
+    print("$", " ".join(cmd[1:]), flush=True)
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{failure}; see {out.with_suffix('.log')}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024 ** 2
