@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine_line
+from _common import machine_line, run_child
 
 from core.results import format_ci
 
@@ -44,7 +41,7 @@ PPL = "quality/perplexity"
 def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
     """Run ``python -m core.run task=<task>`` in a child process; return its metrics, wall time and peak RSS."""
     cmd = [sys.executable, "-m", "core.run", f"task={task}", f"output_dir={out}", "report_to=[none]", *extra]
-    wall, peak = _child(cmd, out, f"task {task}: the run failed")  # rlft refuses a directory holding a run: cleared
+    wall, peak = run_child(cmd, out, f"task {task}: the run failed")  # rlft refuses a directory holding a run: cleared
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     return {"task": task, "metrics": metrics, "wall_s": wall, "peak_rss_gb": peak}
 
@@ -95,21 +92,7 @@ def run_bare_trl(task: str, minutes: float, out: Path, overrides: list[str]) -> 
     """Train with the bare TRL script for ``minutes``; return its wall time in seconds."""
     cmd = [sys.executable, str(Path(__file__).with_name("_bare_trl.py")), "--task", task, "--minutes", f"{minutes:.2f}",
            "--out", str(out), *[o for o in overrides if not o.startswith(("algo.", "algo=", "eval."))]]
-    return _child(cmd, out, f"task {task}: the bare TRL run failed")[0]
-
-
-def _child(cmd: list[str], out: Path, failure: str) -> tuple[float, float]:
-    """Run ``cmd`` with its output in ``<out>.log``; return wall seconds and peak RSS in GB."""
-    print("$", " ".join(cmd[1:]), flush=True)
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{failure}; see {out.with_suffix('.log')}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024 ** 2
+    return run_child(cmd, out, f"task {task}: the bare TRL run failed")[0]
 
 
 def against_trl(task: str, result: dict[str, Any], runs: Path, overrides: list[str]) -> dict[str, Any]:
@@ -120,7 +103,7 @@ def against_trl(task: str, result: dict[str, Any], runs: Path, overrides: list[s
     base = OmegaConf.load(rlft_dir / "config.yaml").model.name_or_path
     trl_wall = run_bare_trl(task, result["wall_s"] / 60, runs / f"{task}-trl", overrides)
     eval_dir = runs / f"{task}-eval"
-    _child([sys.executable, "-m", "core.eval", f"task={task}", f"output_dir={eval_dir}", *overrides,
+    run_child([sys.executable, "-m", "core.eval", f"task={task}", f"output_dir={eval_dir}", *overrides,
             f"model.name_or_path={base}", str(rlft_dir / "model"), str(runs / f"{task}-trl" / "model")],
            eval_dir, f"task {task}: core.eval failed")
     doc = json.loads((eval_dir / "eval.json").read_text(encoding="utf-8"))
