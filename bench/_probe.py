@@ -86,8 +86,8 @@ def rlft_evaluated(run: Any, stage: str, metrics: dict[str, float], evaluation: 
         raise ValueError(f"{METRICS_ENV}: no held-out metric {missing}; this run has {sorted(evaluation.metrics)}")
     names = wanted or [n for n, m in evaluation.metrics.items() if m.values is not None]
     step = 0 if stage == "before" else CLOCK.final_step if stage == "after" else int(stage.removeprefix("step-"))
-    row = {"stage": stage, "step": step, "train_s": round(train_s, 2), "wall_s": round(time.perf_counter() - STARTED, 2),
-           "metrics": {}}
+    row = {"stage": stage, "step": step, "train_s": round(train_s, 2),
+           "wall_s": round(time.perf_counter() - STARTED, 2), "metrics": {}}
     for name in names:
         estimate = evaluation.estimate(name)
         row["metrics"][name] = {"value": estimate.value, "ci": [estimate.low, estimate.high]}

@@ -1,6 +1,6 @@
 """Six algorithms, one task, one budget: held-out sentiment against completions and training time.
 
-    python bench/algos.py                                  # ppo reinforce dqn sac grpo rloo: 12 steps each, eval every 4
+    python bench/algos.py                                  # all six: 12 steps each, evaluated every 4
     python bench/algos.py --algos ppo grpo --steps 24 --every 6
     python bench/algos.py --smoke                          # model=tiny, 2 steps: the plumbing only (into a temp dir)
     python bench/algos.py -- algo.lr=2e-5                  # extra overrides for every run
@@ -37,7 +37,6 @@ import numpy as np
 from _common import machine_line, run_child
 
 from core.results import format_ci
-from core.stats import index_interval
 
 ALGOS = ("ppo", "reinforce", "dqn", "sac", "grpo", "rloo")
 #: The held-out metrics followed, with their labels: the task's headline first.
@@ -90,25 +89,26 @@ def check_budget(records: list[dict[str, Any]]) -> dict[str, Any]:
     return records[0]["budget"]
 
 
-def gain_ratio(record: dict[str, Any], anchor: dict[str, Any], metric: str = HEADLINE,
+def gain_ratio(record: dict[str, Any], anchor: dict[str, Any], metric: str = HEADLINE, resamples: int = 2000,
                seed: int = 0) -> dict[str, Any] | None:
-    """``record``'s held-out gain over ``anchor``'s (after - before, each run against its own before), with a
-    95% bootstrap interval resampling the same held-out prompts on both; None without a positive anchor gain."""
+    """``record``'s held-out gain over ``anchor``'s (each after - before against its own before), with a 95%
+    percentile bootstrap interval resampling the same held-out prompts for both. A resample where the anchor
+    gains nothing has no finite ratio: it counts as +inf if ``record`` gains, else -inf, so an anchor gain
+    that is not clearly positive shows as an unbounded interval. None when the anchor's gain is not positive."""
     def per_prompt(r: dict[str, Any], stage: int) -> np.ndarray:
-        return np.asarray([math.nan if v is None else v for v in r["points"][stage]["metrics"][metric]["per_prompt"]])
+        return np.asarray([math.nan if v is None else v for v in r["points"][stage]["metrics"][metric]["per_prompt"]],
+                          dtype=float)
 
-    gains = [per_prompt(r, -1) - per_prompt(r, 0) for r in (record, anchor)]
-    if len(gains[0]) != len(gains[1]):
+    gain, base = (per_prompt(r, -1) - per_prompt(r, 0) for r in (record, anchor))
+    if len(gain) != len(base):
         raise SystemExit(f"{record['algo']} and {anchor['algo']} were evaluated on different held-out prompts")
-    if not np.nanmean(gains[1]) > 0:
+    if not np.nanmean(base) > 0:
         return None
-
-    def ratio(idx: np.ndarray) -> float:
-        base = np.nanmean(gains[1][idx])
-        return float(np.nanmean(gains[0][idx]) / base) if base > 0 else math.nan
-
-    estimate = index_interval(len(gains[0]), ratio, resamples=2000, seed=seed)
-    return {"value": estimate.value, "ci": [estimate.low, estimate.high]}
+    idx = np.random.default_rng(seed).integers(0, len(gain), size=(resamples, len(gain)))
+    num, den = np.nanmean(gain[idx], axis=1), np.nanmean(base[idx], axis=1)
+    ratios = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, -np.inf))
+    low, high = np.quantile(ratios, [0.025, 0.975], method="inverted_cdf")
+    return {"value": float(np.nanmean(gain) / np.nanmean(base)), "ci": [float(low), float(high)]}
 
 
 def targets(records: list[dict[str, Any]]) -> list[str]:
@@ -206,7 +206,8 @@ def summary(records: list[dict[str, Any]], command: str, machine: str, date: str
                 f"Held-out evaluation on {first['eval']['prompts']} topics never trained on "
                 f"({'greedy' if not first['eval']['temperature'] else 'sampled'}, up to "
                 f"{first['eval']['max_new_tokens']} tokens) before training, "
-                + (f"every {every} steps " if 0 < every < budget["max_steps"] else "") + "and after; one run at a time. " + base
+                + (f"every {every} steps " if 0 < every < budget["max_steps"] else "")
+                + "and after; one run at a time. " + base
                 + "Gains are paired bootstraps over the held-out prompts; training time excludes the held-out "
                 "evaluations; wall time and peak RSS are the whole process's.")
     return (f"{settings}  \n{machine}\n\n{table(records)}\n\n![held-out sentiment by algorithm](algos.png)\n\n"
