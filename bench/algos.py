@@ -154,9 +154,13 @@ def table(records: list[dict[str, Any]]) -> str:
                       f"**{delta['verdict']}**"]
         ppl_b, ppl_a = r["before"].get(PPL, {}).get("value"), r["after"].get(PPL, {}).get("value")
         ppl = f"{ppl_b:.2f} -> {ppl_a:.2f}" if ppl_b and ppl_a else "-"
-        lines.append(f"| {r['algo']} | " + " | ".join(cells) + f" | {ppl} | {r['train_s'] / 60:.1f} min | "
-                     f"{r['wall_s'] / 60:.1f} min | {r['peak_rss_gb']:.2f} GB |")
+        lines.append(f"| {r['algo']} | " + " | ".join(cells) + f" | {ppl} | {_duration(r['train_s'])} | "
+                     f"{_duration(r['wall_s'])} | {r['peak_rss_gb']:.2f} GB |")
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def plot(records: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -191,7 +195,7 @@ def plot(records: list[dict[str, Any]], path: Path, title: str) -> None:
 
 def summary(records: list[dict[str, Any]], command: str, machine: str, date: str, every: int,
             extra: list[str]) -> str:
-    """The markdown: command, settings, machine, table, plot, targets."""
+    """The markdown: command, settings, machine, table, reward-hacking flags, plot, targets."""
     budget, first = check_budget(records), records[0]
     total = completions(first, budget["max_steps"])
     before = {json.dumps(r["before"][HEADLINE]) for r in records}
@@ -210,7 +214,11 @@ def summary(records: list[dict[str, Any]], command: str, machine: str, date: str
                 + "and after; one run at a time. " + base
                 + "Gains are paired bootstraps over the held-out prompts; training time excludes the held-out "
                 "evaluations; wall time and peak RSS are the whole process's.")
-    return (f"{settings}  \n{machine}\n\n{table(records)}\n\n![held-out sentiment by algorithm](algos.png)\n\n"
+    flags = [f"- {r['algo']}: " + "; ".join(f.replace("possible reward hacking: ", "") for f in r["flags"])
+             for r in records if r["flags"]]
+    return (f"{settings}  \n{machine}\n\n{table(records)}\n\n"
+            + ("Possible reward hacking (the runs' flags):\n\n" + "\n".join(flags) + "\n\n" if flags else "")
+            + "![held-out sentiment by algorithm](algos.png)\n\n"
             "Targets (issue 10):\n\n" + "\n".join(targets(records)) + "\n")
 
 
