@@ -1,4 +1,4 @@
-"""Helpers the benchmarks share: config composition, the machine line, the measured matmul rate."""
+"""Helpers the benchmarks share: config composition, the machine line, the measured matmul rate, child runs."""
 
 from __future__ import annotations
 
@@ -57,15 +57,16 @@ def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 1024, seconds:
     return 2 * size ** 3 * runs / (time.perf_counter() - start) / 1e9
 
 
-def run_child(cmd: list[str], out: Path, failure: str) -> tuple[float, float]:
-    """Run ``cmd`` (after clearing ``out``) with its output in ``<out>.log``; return wall seconds and peak RSS in
-    GB. A failed command ends the benchmark with ``failure`` and the log's path."""
+def run_child(cmd: list[str], out: Path, failure: str, **popen: Any) -> tuple[float, float]:
+    """Run ``cmd`` in a fresh child process (``out`` cleared first: rlft refuses a directory holding a run),
+    its output in ``<out>.log``; return its wall seconds and peak resident memory in GB. ``popen``: extra
+    :class:`subprocess.Popen` arguments (``env``, ``cwd``)."""
     print("$", " ".join(cmd[1:]), flush=True)
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(out.with_suffix(".log"), "w", encoding="utf-8") as log:
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **popen)
         _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{failure}; see {out.with_suffix('.log')}")
