@@ -170,7 +170,8 @@ class DQNTrainer(ReplayCheckpoint, OwnTrainer):
         with torch.no_grad():
             self.target.eval()
             tout = self.target.run(mb)
-            boot = double_q_bootstrap(q_all.detach(), dueling_q(tout["value"], tout["logits"], cfg.tau, cfg.dueling), cfg.double_q)
+            target_q = dueling_q(tout["value"], tout["logits"], cfg.tau, cfg.dueling)
+            boot = double_q_bootstrap(q_all.detach(), target_q, cfg.double_q)
             rewards = terminal_rewards(mb.scores.to(q_all.device), mask)
             targets = nstep_targets(rewards, boot, mask, cfg.gamma, cfg.n_step)
         error = F.smooth_l1_loss(q_taken, targets, reduction="none") if cfg.huber else (q_taken - targets) ** 2
