@@ -79,12 +79,20 @@ def test_ppo_ratio_is_exactly_one_on_the_first_minibatch(compose_cfg, tiny_model
             "objective/kl_coef", "rewards/length/mean"} <= set(logs)
 
 
-def test_dqn_starts_as_the_base_policy():
+@pytest.mark.parametrize("offset", ["soft", "mean", "max"])
+def test_dqn_starts_as_the_base_policy(offset):
     logits = torch.randn(2, 3, 11)
     values = torch.randn(2, 3)
-    q = dueling_q(values, logits, tau=0.7)
+    q = dueling_q(values, logits, tau=0.7, offset=offset)
     assert torch.equal(q.argmax(-1), logits.argmax(-1))
     torch.testing.assert_close((q / 0.7).softmax(-1), logits.softmax(-1))
+
+
+def test_dqn_soft_dueling_lets_the_greedy_token_raise_its_own_q():
+    logits = torch.tensor([[[2.0, 1.0, 0.0]]], requires_grad=True)
+    for offset, moves in (("soft", True), ("max", False)):
+        (grad,) = torch.autograd.grad(dueling_q(torch.zeros(1, 1), logits, 1.0, offset)[0, 0, 0], logits)
+        assert (grad[0, 0, 0] > 1e-3) is moves, offset  # under 'max' the greedy token's advantage is pinned to 0
 
 
 def test_double_q_bootstrap_by_hand():
@@ -111,6 +119,15 @@ def test_soft_bellman_targets_by_hand():
     y = soft_targets(logits, target_q, torch.tensor([3.0]), mask, alpha=0.5, gamma=0.9)
     v1 = 0.25 * (1.0 - 0.5 * torch.log(torch.tensor(0.25))) + 0.75 * (2.0 - 0.5 * torch.log(torch.tensor(0.75)))
     torch.testing.assert_close(y, torch.stack([0.9 * v1, torch.tensor(3.0)]).unsqueeze(0))
+
+
+def test_soft_monte_carlo_targets_by_hand():
+    logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]]]))
+    target_q = torch.full((1, 3, 2), 100.0)  # Monte Carlo never bootstraps
+    mask = torch.tensor([[1.0, 1.0, 0.0]])  # the third position is padding
+    y = soft_targets(logits, target_q, torch.tensor([3.0]), mask, alpha=0.5, gamma=0.9, n_step=0)
+    h1 = -(0.25 * torch.log(torch.tensor(0.25)) + 0.75 * torch.log(torch.tensor(0.75)))
+    torch.testing.assert_close(y, torch.stack([0.9 * 0.5 * h1 + 0.9 * 3.0, torch.tensor(3.0), torch.tensor(0.0)])[None])
 
 
 @pytest.mark.parametrize("entropy,direction", [(0.5, 1), (4.0, -1)], ids=["too-low", "too-high"])

@@ -2,12 +2,17 @@
 
 State = prompt + tokens so far, action = the next token, reward = the sequence score on the last
 token. The Q-head is *dueling* on the LM itself: a scalar value head ``V`` on the last hidden state
-plus the LM's log-probabilities as advantages::
+plus the LM's log-probabilities as advantages (``algo.dueling=soft``, the default)::
 
-    Q(s, a) = V(s) + tau * (log pi(a|s) - max_b log pi(b|s))
+    Q(s, a) = V(s) + tau * log pi(a|s)          (V = tau log sum_a exp(Q(s, a) / tau), the soft value)
 
-so ``argmax_a Q`` is the LM's greedy token and ``softmax(Q / tau)`` is the LM's distribution: the
-starting policy is exactly the base model, and the trained policy is the saved LM. Targets::
+the parameterisation of soft Q-learning (Haarnoja et al. 2017; Schulman et al. 2017, "Equivalence between
+policy gradients and soft Q-learning"). ``dueling=mean`` subtracts the policy-weighted mean of ``log pi``
+(``V = E_pi Q``), ``dueling=max`` the greedy token's (``V = max_a Q``). Either way ``argmax_a Q`` is the LM's
+greedy token and ``softmax(Q / tau)`` is the LM's distribution: the starting policy is exactly the base
+model, and the trained policy is the saved LM. With ``max``, a sample of the greedy token cannot raise its
+own advantage (pinned to 0) and every under-valued other sample lowers it through the max; ``soft`` raises
+each sampled token by its own TD error. Targets::
 
     a*   = argmax_a Q_online(s', a)                       (double Q; else argmax of Q_target)
     y_t  = sum_{k<n} gamma^k r_{t+k} + gamma^n Q_target(s_{t+n}, a*)   (n <= 0: Monte Carlo)
@@ -44,6 +49,9 @@ class DQNConfig(AlgoConfig):
     """DQN settings besides the shared ones (``num_generations`` completions per prompt are acted)."""
 
     tau: float = _help("Scale of the LM log-probs in Q (the softmax temperature of the Q-policy).", 1.0)
+    dueling: str = _help("What V is in Q = V + tau (log pi - c): 'soft' (c = 0: V is the soft value, as in soft "
+                         "Q-learning), 'mean' (c = E_pi log pi: V = E_pi Q) or 'max' (c = max log pi: V = max Q).",
+                         "soft")
     gamma: float = _help("Discount factor over completion tokens.", 1.0)
     n_step: int = _help("n of the n-step targets; 0 or less for Monte-Carlo returns.", 4)
     double_q: bool = _help("Pick the bootstrap action with the online network (double DQN).", True)
@@ -78,10 +86,21 @@ class EpsilonGreedyTopK(LogitsProcessor):
         return out
 
 
-def dueling_q(values: torch.Tensor, logits: torch.Tensor, tau: float) -> torch.Tensor:
-    """All Q-values ``V(s) + tau * (log pi(.|s) - max log pi(.|s))``: ``(B,T), (B,T,V) -> (B,T,V)``."""
+def dueling_q(values: torch.Tensor, logits: torch.Tensor, tau: float, offset: str = "soft") -> torch.Tensor:
+    """All Q-values ``V(s) + tau * (log pi(.|s) - c(s))``: ``(B,T), (B,T,V) -> (B,T,V)``. The offset ``c`` says
+    what ``V`` is: ``'soft'`` - none (``c = 0``; ``V = tau log sum_a exp(Q/tau)``, the soft value of soft
+    Q-learning), ``'mean'`` - the policy-weighted mean ``sum_b pi(b|s) log pi(b|s)`` (``V = E_pi Q``, Wang et al.'s
+    mean form), ``'max'`` - ``max_b log pi(b|s)`` (``V`` is the greedy token's Q)."""
     logp = logits.float().log_softmax(-1)
-    return values.float().unsqueeze(-1) + tau * (logp - logp.max(-1, keepdim=True).values)
+    if offset == "soft":
+        centre = torch.zeros_like(logp[..., :1])
+    elif offset == "mean":
+        centre = (logp.exp() * logp).sum(-1, keepdim=True)
+    elif offset == "max":
+        centre = logp.max(-1, keepdim=True).values
+    else:
+        raise ConfigError(f"algo.dueling={offset!r} is not one of soft, mean, max")
+    return values.float().unsqueeze(-1) + tau * (logp - centre)
 
 
 def double_q_bootstrap(online_q: torch.Tensor, target_q: torch.Tensor, double: bool) -> torch.Tensor:
@@ -145,13 +164,14 @@ class DQNTrainer(ReplayCheckpoint, OwnTrainer):
     def _loss(self, mb: Experience) -> tuple[torch.Tensor, dict[str, float]]:
         cfg = self.cfg
         out = self.agent.run(mb, self.wrapped)
-        q_all = dueling_q(out["value"], out["logits"], cfg.tau)
+        q_all = dueling_q(out["value"], out["logits"], cfg.tau, cfg.dueling)
         ids, mask = mb.completion_ids.to(q_all.device), mb.completion_mask.to(q_all.device)
         q_taken = q_all.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
             self.target.eval()
             tout = self.target.run(mb)
-            boot = double_q_bootstrap(q_all.detach(), dueling_q(tout["value"], tout["logits"], cfg.tau), cfg.double_q)
+            target_q = dueling_q(tout["value"], tout["logits"], cfg.tau, cfg.dueling)
+            boot = double_q_bootstrap(q_all.detach(), target_q, cfg.double_q)
             rewards = terminal_rewards(mb.scores.to(q_all.device), mask)
             targets = nstep_targets(rewards, boot, mask, cfg.gamma, cfg.n_step)
         error = F.smooth_l1_loss(q_taken, targets, reduction="none") if cfg.huber else (q_taken - targets) ** 2

@@ -1,14 +1,19 @@
 """Discrete-action soft actor-critic (Christodoulou 2019) on the token MDP: ``algo=sac``.
 
-The LM is the actor ``pi``. Twin Q-heads ``Q_1, Q_2`` (one linear layer to the vocabulary each) read
-the actor's last hidden state *detached*, so the critic never moves the LM; their targets are
-Polyak copies. Everything learns off-policy from a replay buffer of generated episodes::
+The LM is the actor ``pi``. Twin dueling Q-heads ``Q_i(s, a) = V_i(s) + A_i(s, a)`` (Wang et al. 2016: a
+scalar and a vocabulary-wide linear layer each) read the actor's last hidden state *detached*, so the
+critic never moves the LM; their targets are Polyak copies. Everything learns off-policy from a replay
+buffer of generated episodes::
 
     V'(s)  = sum_a pi(a|s) (min_i Q_target_i(s, a) - alpha log pi(a|s))     (expectation over the vocabulary)
-    y_t    = r_t + gamma * V'(s_{t+1})        (y = the sequence score at the last token)
+    y_t    = r_t + gamma * V'(s_{t+1})        (y = the sequence score at the last token; algo.n_step > 1 sums
+             n soft rewards r + gamma alpha H(s') before bootstrapping, n <= 0 never bootstraps)
     L_Q    = mean_tok sum_i (Q_i(s_t, a_t) - y_t)^2 / 2
     L_pi   = mean_tok sum_a pi(a|s) (alpha log pi(a|s) - min_i Q_i(s, a))
     L_alpha = mean_tok alpha * (H(pi(.|s)) - target_entropy)   (alpha rises when entropy falls short)
+
+The actor and alpha start learning after ``algo.actor_starts`` rollout steps of critic-only updates (like
+CleanRL's ``learning_starts``), so the actor does not chase an untrained critic.
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ import torch
 from hydra.core.config_store import ConfigStore
 from torch import nn
 
-from core.algos.agent import Agent, hidden_size
+from core.algos.agent import Agent, ValueHead, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
-from core.algos.ops import masked_mean, nstep_targets, polyak_update, soft_state_value, terminal_rewards
+from core.algos.ops import masked_mean, nstep_targets, polyak_update, terminal_rewards
 from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience
 from core.algos.rollout import Experience, collate_episodes
 from core.config import AlgoConfig, _help
@@ -40,8 +45,12 @@ class SACConfig(AlgoConfig):
     critic_lr: float = _help("Learning rate of the twin Q-heads.", 1e-3)
     alpha_lr: float = _help("Learning rate of log(alpha).", 1e-2)
     init_alpha: float = _help("Starting entropy temperature alpha.", 0.05)
+    actor_starts: int = _help("Rollout steps whose updates train the critic only; the actor and alpha learn from "
+                              "the next step on (so the actor does not follow an untrained critic).", 0)
     target_entropy: float = _help("Entropy (nats per token) alpha steers the policy towards.", 2.0)
     gamma: float = _help("Discount factor over completion tokens.", 1.0)
+    n_step: int = _help("n of the soft n-step targets (1: the one-step soft Bellman backup); 0 or less for soft "
+                        "Monte-Carlo returns.", 1)
     target_update_rate: float = _help("Polyak rate of the target Q-heads per optimizer step.", 0.05)
     replay_capacity: int = _help("Episodes kept in the replay buffer.", 1024)
     batch_size: int = _help("Episodes per gradient update, sampled uniformly from the replay buffer.", 16)
@@ -52,16 +61,19 @@ ConfigStore.instance().store(group="algo", name="sac_schema", node=SACConfig)
 
 
 class QHead(nn.Module):
-    """Q-values over the vocabulary from a hidden state, ``(B, T, H) -> (B, T, V)``, starting near 0."""
+    """Dueling Q-values over the vocabulary from a hidden state (Wang et al. 2016), ``(B, T, H) -> (B, T, V)``:
+    ``Q(s, a) = V(s) + A(s, a)`` with ``V`` zero-initialised and ``A`` near 0, so a token never sampled at a
+    state is worth that state's value rather than a fixed random guess."""
 
     def __init__(self, width: int, vocab: int) -> None:
         super().__init__()
+        self.value = ValueHead(width)
         self.linear = nn.Linear(width, vocab)
         nn.init.normal_(self.linear.weight, std=0.01 / math.sqrt(width))
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.linear(hidden.to(self.linear.weight.dtype))
+        return self.value(hidden).unsqueeze(-1) + self.linear(hidden.to(self.linear.weight.dtype))
 
 
 class Temperature(nn.Module):
@@ -77,13 +89,22 @@ class Temperature(nn.Module):
 
 
 def soft_targets(logits: torch.Tensor, target_q: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor,
-                 alpha: float, gamma: float) -> torch.Tensor:
-    """Soft Bellman targets ``r_t + gamma * sum_a pi(a|s_{t+1}) (Q'(s_{t+1}, a) - alpha log pi(a|s_{t+1}))``
-    with the sequence score as the terminal reward; ``logits``/``target_q`` are ``(B, T, V)``."""
+                 alpha: float, gamma: float, n_step: int = 1) -> torch.Tensor:
+    """Soft n-step targets ``sum_{k<n} gamma^k (r_{t+k} + gamma alpha H(s_{t+k+1})) + gamma^n E_pi Q'(s_{t+n}, .)``
+    (for ``n = 1`` the soft Bellman backup ``r_t + gamma sum_a pi(a|s') (Q'(s', a) - alpha log pi(a|s'))``;
+    ``n <= 0``: soft Monte-Carlo returns), the sequence score as the terminal reward; ``logits``/``target_q``
+    are ``(B, T, V)``."""
     logp = logits.float().log_softmax(-1)
-    state_value = soft_state_value(logp.exp(), logp, target_q.float(), alpha)
-    after = torch.cat([state_value[:, 1:], torch.zeros_like(state_value[:, :1])], 1)
-    return nstep_targets(terminal_rewards(scores, mask), after, mask, gamma, 1)
+    probs = logp.exp()
+    entropy = -(probs * logp).sum(-1)
+    expected_q = (probs * target_q.float()).sum(-1)
+
+    def after(x: torch.Tensor) -> torch.Tensor:  # the value at the next position, 0 past each row's last token
+        x = x * mask
+        return torch.cat([x[:, 1:], torch.zeros_like(x[:, :1])], 1)
+
+    rewards = terminal_rewards(scores, mask) + gamma * alpha * after(entropy)
+    return nstep_targets(rewards, after(expected_q), mask, gamma, n_step)
 
 
 def alpha_loss(log_alpha: torch.Tensor, entropy: torch.Tensor, mask: torch.Tensor, target: float) -> torch.Tensor:
@@ -151,14 +172,16 @@ class SACTrainer(ReplayCheckpoint, OwnTrainer):
         with torch.no_grad():
             hidden = out["hidden"].detach()
             target_q = torch.min(self.target_q[0](hidden), self.target_q[1](hidden))
-            y = soft_targets(out["logits"].detach(), target_q, mb.scores.to(logp.device), mask, float(alpha), cfg.gamma)
+            y = soft_targets(out["logits"].detach(), target_q, mb.scores.to(logp.device), mask, float(alpha), cfg.gamma,
+                             cfg.n_step)
         q1_t, q2_t = q1.gather(-1, ids).squeeze(-1), q2.gather(-1, ids).squeeze(-1)
         critic = 0.5 * masked_mean((q1_t - y) ** 2 + (q2_t - y) ** 2, mask)
         min_q = torch.min(q1, q2).detach()
         actor = masked_mean((probs * (alpha.detach() * logp - min_q)).sum(-1), mask)
         entropy = -(probs * logp).sum(-1)
         temperature = alpha_loss(log_alpha, entropy, mask, cfg.target_entropy)
-        loss = critic + actor + temperature
+        learning = self.state.global_step >= cfg.actor_starts  # before: zero gradients (DDP expects every parameter's)
+        loss = critic + (actor + temperature) * (1.0 if learning else 0.0)
         return loss, {"critic_loss": critic.item(), "actor_loss": actor.item(), "alpha_loss": temperature.item(),
                       "entropy": masked_mean(entropy.detach(), mask).item(), "q_taken": masked_mean(q1_t.detach(), mask).item()}
 
