@@ -59,6 +59,19 @@ def test_human_rm_is_a_reward_by_name(trained_rm, plugins):
     assert len(scores) == 2 and scores[0] > scores[1]
 
 
+def test_human_rm_scores_a_trainers_raw_decode_as_the_stored_text(trained_rm, plugins):
+    """Pairs are stored stripped; GRPO passes raw decodes (" sausage ..."), which tokenize differently. Before
+    render_pair_text stripped them, the word rule's reward model ranked GRPO's rule-following samples below the
+    others (AUC 0.45 raw against 0.87 stripped, 2026-12-02), and GRPO with human_rm unlearned the rule."""
+    out, _ = trained_rm
+    fn = plugins.rewards.get("human_rm").build({"path": str(out)})
+    chat = [{"role": "user", "content": "Tom has 41 apples. How many apples has Tom?"}]
+    stored, raw = ([{"role": "assistant", "content": text}] for text in ("Tom has 41.", " Tom has 41.\n"))
+    assert fn([chat, chat], [stored, raw]) == pytest.approx(fn([chat, chat], [stored, stored]))
+    plain = "Tom has 41 apples. How many apples has Tom?"
+    assert fn([plain, plain], ["41", " 41"]) == pytest.approx(fn([plain, plain], ["41", "41"]))
+
+
 def test_generate_pairs_and_simulated_rater(tmp_path, plugins):
     from core.feedback.pairs import FeedbackSettings, generate_pairs, load_task
     from core.feedback.simulate import simulate
