@@ -59,6 +59,19 @@ def test_human_rm_is_a_reward_by_name(trained_rm, plugins):
     assert len(scores) == 2 and scores[0] > scores[1]
 
 
+def test_human_rm_scores_a_trainers_raw_decode_as_the_stored_text(trained_rm, plugins):
+    """Pairs are stored stripped; GRPO passes raw decodes (" sausage ..."), which tokenize differently. Before
+    render_pair_text stripped them, the word rule's reward model ranked GRPO's rule-following samples below the
+    others (AUC 0.45 raw against 0.87 stripped, 2026-12-02), and GRPO with human_rm unlearned the rule."""
+    out, _ = trained_rm
+    fn = plugins.rewards.get("human_rm").build({"path": str(out)})
+    chat = [{"role": "user", "content": "Tom has 41 apples. How many apples has Tom?"}]
+    stored, raw = ([{"role": "assistant", "content": text}] for text in ("Tom has 41.", " Tom has 41.\n"))
+    assert fn([chat, chat], [stored, raw]) == pytest.approx(fn([chat, chat], [stored, stored]))
+    plain = "Tom has 41 apples. How many apples has Tom?"
+    assert fn([plain, plain], ["41", " 41"]) == pytest.approx(fn([plain, plain], ["41", "41"]))
+
+
 def test_generate_pairs_and_simulated_rater(tmp_path, plugins):
     from core.feedback.pairs import FeedbackSettings, generate_pairs, load_task
     from core.feedback.simulate import simulate
@@ -94,18 +107,22 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
         run(cfg)
 
 
-# -- the loop raises a property: simulated rater -> export -> reward model, and DPO ----------
+# -- the loop raises a property: simulated rater -> export -> reward model -> GRPO with human_rm, and DPO ----------
 #
 # The tiny model is a random 3M-parameter Llama: its samples are near-uniform over SmolLM2's 49k tokens (no word is
 # in more than ~0.6% of its replies), and a random-weight reward model can only learn tokens it has seen, so the rule
 # must be about a few words the policy already reaches. Its greedy first word is less spread out: on sentiment
 # prompts " URL", " sausage" and " smartphone" open the greedy reply to about a fifth of the prompts (train and
-# held out), and sampling at temperature 0.5 opens ~13% of replies with one of them (1.2% at temperature 1).
+# held out), and sampling at temperature 0.5 opens ~8-13% of replies with one of them (1.2% at temperature 1).
 # The rule: "the reply starts with URL, sausage or smartphone". Pairs are the tiny model's own samples, one side of
 # each opened with one of the words; a simulated rater (``regex_match``) judges them through the store, as in
-# ``--simulate``; the export trains the reward model and DPO. GRPO with that reward model as its only reward
-# lowered the rule's held-out rate to 0.0 (0.19 before; lr 1e-3 to 1e-2, 16 steps, measured 2026-12-02): not shown.
-
+# ``--simulate``; the export trains the reward model, which is then GRPO's only reward, and DPO.
+# GRPO with human_rm had lowered the rule to 0.0 (0.19 before, lr 1e-3 to 1e-2). Two causes, measured 2026-12-02:
+# - human_rm scored GRPO's raw decodes (" sausage ...", token "Ġsausage") while the pairs are stored stripped
+#   ("sausage", tokens "s aus age"): on 512 GRPO-like samples (64 held-out prompts x 8, 4 tokens, T=0.5) the
+#   reward model ranked rule-following ones *below* the others (AUC 0.45; 0.87 once stripped, as now rendered).
+# - lr 1e-2 is too large for GRPO here: even the true rule as the reward drops the rule to 0.0 (Adam's first step
+#   scrambles the model; the rule is never sampled again); at lr 1e-3 the true rule raises it 0.19 -> 0.52.
 TASK = "sentiment"
 WORDS = ("URL", "sausage", "smartphone")
 RULE = {"name": "regex_match", "args": {"pattern": r"^\s*(?:" + "|".join(WORDS) + ")"}}
@@ -113,6 +130,9 @@ WORD_PAIRS = 200  # judged pairs: 160 train the reward model, 40 are its held-ou
 WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65; measured 2026-12-02: 0.925 (untrained 0.575)
 DPO = ["algo.max_steps=5", "algo.batch_size=8", "algo.max_length=160", "algo.lr=1e-2"]
 DPO_GAIN = 0.3  # held-out rule rate (64 prompts, greedy); measured 2026-12-02: 0.19 -> 0.64 in 5 steps
+GRPO = ["algo=grpo", "~task_settings", "algo.beta=0.0", "algo.lr=1e-3", "algo.max_steps=16", "algo.prompts_per_step=4",
+        "algo.num_generations=8", "algo.max_completion_length=4", "algo.temperature=0.5"]
+GRPO_GAIN = 0.05  # held-out rule rate (64 prompts, greedy); measured 2026-12-02: 0.19 -> 0.28 (true rule: -> 0.52)
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +198,10 @@ def test_dpo_raises_the_rule_on_heldout_prompts(word_loop, compose_cfg, tmp_path
     print("DPO rule rate", rule_rate(metrics, "before"), "->", rule_rate(metrics, "after"))
     assert rule_rate(metrics, "after") >= rule_rate(metrics, "before") + DPO_GAIN, metrics["delta"]
 
+
+
+def test_grpo_with_human_rm_raises_the_rule_on_heldout_prompts(word_loop, compose_cfg, tmp_path):
+    _, rm, _ = word_loop
+    metrics = word_run(compose_cfg, tmp_path, GRPO, [{"name": "human_rm", "weight": 1.0, "args": {"path": str(rm)}}])
+    print("GRPO rule rate", rule_rate(metrics, "before"), "->", rule_rate(metrics, "after"))
+    assert rule_rate(metrics, "after") >= rule_rate(metrics, "before") + GRPO_GAIN, metrics["delta"]

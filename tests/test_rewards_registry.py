@@ -18,7 +18,8 @@ from core.run import build_rewards
 GENERIC = ["fluency", "relevance", "distinct_n", "self_bleu_diversity", "repetition_penalty", "length_target",
            "regex_match", "valid_json", "truncation_penalty", "safety_penalty", "human_rm"]
 MODULES = ["core.rewards.text", "core.rewards.diversity", "core.rewards.form", "core.rewards.safety",
-           "core.rewards.quality", "core.tokenview", "plugins.dialogue.generator", "plugins.dialogue.loaders"]
+           "core.rewards.quality", "core.tokenview", "core.feedback.rm", "plugins.dialogue.generator",
+           "plugins.dialogue.loaders"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -35,12 +35,24 @@ def model_path(name: str) -> str:
 
 
 def render_pair_text(tokenizer: Any, prompt: Any, completion: Any) -> str:
-    """Prompt + completion as one string, ending with the EOS token (what the score head reads)."""
+    """Prompt + completion as one string, ending with the EOS token (what the score head reads).
+
+    The completion's outer whitespace is dropped, and a plain prompt is joined to it by one space (none after
+    a prompt ending in whitespace): stored pairs hold stripped texts (``core.generation.generate``), while
+    trainers pass raw decodes (``" sausage"``), which tokenize differently and would score what the model never
+    learned on.
+
+    >>> class Tok: eos_token = "</s>"
+    >>> render_pair_text(Tok(), "The film was", " great ") == render_pair_text(Tok(), "The film was", "great")
+    True
+    >>> render_pair_text(Tok(), "The film was", "great"), render_pair_text(Tok(), "Q: ", " 4")
+    ('The film was great</s>', 'Q: 4</s>')
+    """
     from core.rewards.spec import completion_text
 
-    text = completion_text(completion)
+    text = completion_text(completion).strip()
     if isinstance(prompt, str):
-        out = prompt + text
+        out = prompt + (" " if text and prompt and not prompt[-1].isspace() else "") + text
     else:
         out = tokenizer.apply_chat_template(list(prompt) + [{"role": "assistant", "content": text}], tokenize=False)
     return out if out.endswith(tokenizer.eos_token) else out + tokenizer.eos_token
