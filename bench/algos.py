@@ -4,6 +4,7 @@
     python bench/algos.py --algos ppo grpo --steps 24 --every 6
     python bench/algos.py --smoke                          # model=tiny, 2 steps: the plumbing only (into a temp dir)
     python bench/algos.py -- algo.lr=2e-5                  # extra overrides for every run
+    python bench/algos.py --reuse ppo reinforce            # continue a stopped benchmark: read their runs back
 
 Each algorithm runs ``python -m core.run task=sentiment algo=<name>`` in its own process, one after the other,
 with the same ``algo.max_steps`` and each algorithm's defaults otherwise (every one samples
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 from _common import machine_line, run_child
+from _probe import FILE
 
 from core.results import format_ci
 
@@ -42,6 +44,8 @@ ALGOS = ("ppo", "reinforce", "dqn", "sac", "grpo", "rloo")
 #: The held-out metrics followed, with their labels: the task's headline first.
 METRICS = {"sentiment/target_compound": "mean compound", "sentiment/on_target_fraction": "on-target fraction"}
 HEADLINE = next(iter(METRICS))
+#: Written into each run directory: the process's wall time and peak RSS, for ``--reuse``.
+PROCESS_FILE = "bench_process.json"
 PPL = "quality/perplexity"
 BUDGET_KEYS = ("max_steps", "prompts_per_step", "num_generations", "max_completion_length")
 RESULTS = Path(__file__).parent / "results"
@@ -53,10 +57,7 @@ COLORS = {"ppo": "#d62728", "reinforce": "#ff7f0e", "dqn": "#9467bd", "sac": "#8
 
 
 def run_algo(algo: str, steps: int, every: int, extra: list[str], out: Path) -> dict[str, Any]:
-    """Train ``algo`` on sentiment in a child process; return its budget, curve, before -> after deltas,
-    training time, wall time and peak RSS."""
-    from omegaconf import OmegaConf
-
+    """Train ``algo`` on sentiment in a child process; return its record (:func:`read_record`)."""
     cmd = [sys.executable, "-m", "core.run", "task=sentiment", f"algo={algo}", f"algo.max_steps={steps}",
            f"eval.every={every}", "eval.interpret=false", "save_model=false", "report_to=[none]",
            f"output_dir={out}", *extra]
@@ -64,16 +65,29 @@ def run_algo(algo: str, steps: int, every: int, extra: list[str], out: Path) -> 
     path = os.pathsep.join(p for p in (str(ROOT / "bench"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "RLFT_PLUGINS": plugins, "PYTHONPATH": path, "RLFT_PROBE_METRICS": ",".join(METRICS)}
     wall, peak = run_child(cmd, out, f"algo={algo}: the run failed", env=env, cwd=ROOT)
+    (out / PROCESS_FILE).write_text(json.dumps({"wall_s": wall, "peak_rss_gb": peak}) + "\n", encoding="utf-8")
+    return read_record(algo, out)
+
+
+def read_record(algo: str, out: Path) -> dict[str, Any]:
+    """A finished run's record: its budget, curve, before -> after deltas, training time, and the process's wall
+    time and peak RSS (None for a run whose process the bench did not time)."""
+    from omegaconf import OmegaConf
+
+    if not (out / "metrics.json").is_file() or not (out / FILE).is_file():
+        raise SystemExit(f"algo={algo}: {out} holds no finished benchmark run to reuse")
     cfg = OmegaConf.load(out / "config.yaml")
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    points = [json.loads(line) for line in (out / "probe.jsonl").read_text(encoding="utf-8").splitlines()]
+    points = [json.loads(line) for line in (out / FILE).read_text(encoding="utf-8").splitlines()]
+    process = out / PROCESS_FILE
+    timing = json.loads(process.read_text(encoding="utf-8")) if process.is_file() else {}
     return {"algo": algo, "model": cfg.model.name_or_path, "budget": {k: cfg.algo[k] for k in BUDGET_KEYS},
             "eval": {"prompts": len(points[0]["metrics"][HEADLINE]["per_prompt"]),
                      "max_new_tokens": cfg.eval.max_new_tokens, "temperature": cfg.eval.temperature},
             "points": points, "before": {m: metrics["before"][m] for m in (*METRICS, PPL) if m in metrics["before"]},
             "after": {m: metrics["after"][m] for m in (*METRICS, PPL) if m in metrics["after"]},
             "delta": {m: metrics["delta"][m] for m in METRICS}, "flags": metrics.get("flags", []),
-            "train_s": points[-1]["train_s"], "wall_s": wall, "peak_rss_gb": peak}
+            "train_s": points[-1]["train_s"], "wall_s": timing.get("wall_s"), "peak_rss_gb": timing.get("peak_rss_gb")}
 
 
 def completions(record: dict[str, Any], step: int) -> int:
@@ -154,12 +168,15 @@ def table(records: list[dict[str, Any]]) -> str:
                       f"**{delta['verdict']}**"]
         ppl_b, ppl_a = r["before"].get(PPL, {}).get("value"), r["after"].get(PPL, {}).get("value")
         ppl = f"{ppl_b:.2f} -> {ppl_a:.2f}" if ppl_b and ppl_a else "-"
+        peak = f"{r['peak_rss_gb']:.2f} GB" if r["peak_rss_gb"] is not None else "not recorded"
         lines.append(f"| {r['algo']} | " + " | ".join(cells) + f" | {ppl} | {_duration(r['train_s'])} | "
-                     f"{_duration(r['wall_s'])} | {r['peak_rss_gb']:.2f} GB |")
+                     f"{_duration(r['wall_s'])} | {peak} |")
     return "\n".join(lines)
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not recorded"
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
@@ -231,6 +248,9 @@ def main() -> None:
                                                  "--smoke: a new temporary directory)")
     parser.add_argument("--smoke", action="store_true", help="experiment=debug (model=tiny, a few prompts): "
                                                              "checks the plumbing, measures nothing")
+    parser.add_argument("--reuse", nargs="+", choices=ALGOS, default=[],
+                        help="take these algorithms' finished runs from <out>/runs instead of training them again "
+                             "(a benchmark continued after a stop; the budget is checked, the code is not)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run (after --)")
     args = parser.parse_args()
     steps = args.steps or (2 if args.smoke else 12)
@@ -240,7 +260,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     extra = (["experiment=debug"] if args.smoke else []) + args.overrides
     machine, date = machine_line(), time.strftime("%Y-%m-%d")
-    records = [run_algo(algo, steps, every, extra, out / "runs" / f"algos-{algo}") for algo in args.algos]
+    records = [read_record(algo, out / "runs" / f"algos-{algo}") if algo in args.reuse
+               else run_algo(algo, steps, every, extra, out / "runs" / f"algos-{algo}") for algo in args.algos]
     budget = check_budget(records)
     command = " ".join(["python bench/algos.py", *sys.argv[1:]])
     plot(records, out / "algos.png", f"task=sentiment, {records[0]['model']}, "

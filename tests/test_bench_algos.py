@@ -45,6 +45,13 @@ def test_smoke_writes_one_row_per_algorithm_and_the_plot(tmp_path):
             assert len(compound["per_prompt"]) == 4  # experiment=debug: 4 held-out prompts
         for metric in algos.METRICS:
             assert r["delta"][metric]["verdict"] in ("improved", "no detectable change", "worse")
+    # --reuse: the finished runs are read back, not trained again, into the same records
+    again = subprocess.run([sys.executable, "bench/algos.py", "--smoke", "--algos", "reinforce", "grpo", "--reuse",
+                            "reinforce", "grpo", "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "$ -m core.run" not in again.stdout
+    assert json.loads((tmp_path / "algos.json").read_text(encoding="utf-8"))["records"] == doc["records"]
 
 
 def _record(algo: str, before: list[float], after: list[float]) -> dict:
