@@ -36,8 +36,8 @@ from core.algos.agent import Agent, ValueHead, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
 from core.algos.ops import masked_mean, nstep_targets, polyak_update, terminal_rewards
-from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience, load_logged_episodes
-from core.algos.rollout import Experience, collate_episodes
+from core.algos.replay import ReplayBuffer, ReplayLearner, episodes_from_experience, load_logged_episodes
+from core.algos.rollout import Experience
 from core.config import AlgoConfig, _help
 from core.errors import ConfigError
 
@@ -112,7 +112,7 @@ def double_q_bootstrap(online_q: torch.Tensor, target_q: torch.Tensor, double: b
     return torch.cat([state_value[:, 1:], torch.zeros_like(state_value[:, :1])], 1)
 
 
-class DQNTrainer(ReplayCheckpoint, OwnTrainer):
+class DQNTrainer(ReplayLearner, OwnTrainer):
     """The DQN loop: act (or not, offline) -> replay -> double-Q n-step updates -> Polyak target."""
 
     algo_name = "dqn"
@@ -151,13 +151,9 @@ class DQNTrainer(ReplayCheckpoint, OwnTrainer):
         return exp
 
     def update(self, exp: Experience | None) -> dict[str, float]:
-        stats: dict[str, list[float]] = {}
-        for _ in range(self.cfg.updates_per_step):
-            batch = collate_episodes(self.replay.sample(self.cfg.batch_size, self.sampler), self.pad_id)
-            for k, v in self.accumulate(self.micro_batches(batch), self._loss).items():
-                stats.setdefault(k, []).append(v)
-            polyak_update(self.target, self.agent, self.cfg.target_update_rate)
-        logs = {f"dqn/{k}" if k not in ("loss", "grad_norm") else k: sum(v) / len(v) for k, v in stats.items()}
+        stats = self.replay_updates(self._loss, lambda: polyak_update(self.target, self.agent,
+                                                                      self.cfg.target_update_rate))
+        logs = {f"dqn/{k}" if k not in ("loss", "grad_norm") else k: v for k, v in stats.items()}
         logs.update({"dqn/replay_size": len(self.replay), "dqn/replay_mean_score": self.replay.mean_score()})
         return logs
 

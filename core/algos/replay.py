@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from core.algos.rollout import Experience
+from core.algos.rollout import Experience, collate_episodes
 from core.errors import ConfigError, DataError
 from core.logprobs import encode_pair
 from core.rewards.spec import prompt_text
 
-__all__ = ["Episode", "ReplayBuffer", "ReplayCheckpoint", "episodes_from_experience", "load_logged_episodes"]
+__all__ = ["Episode", "ReplayBuffer", "ReplayLearner", "episodes_from_experience", "load_logged_episodes"]
 
 Episode = tuple[list[int], list[int], float]
 """``(prompt token ids, completion token ids, sequence score)``."""
@@ -58,9 +58,23 @@ class ReplayBuffer:
         return sum(e[2] for e in self.episodes) / max(1, len(self.episodes))
 
 
-class ReplayCheckpoint:
-    """Mixin for an ``OwnTrainer`` with ``self.replay`` and its ``self.sampler`` generator: both are saved with
-    each checkpoint and restored on resume."""
+class ReplayLearner:
+    """Mixin for an ``OwnTrainer`` that learns from ``self.replay`` (sampled with its ``self.sampler`` generator):
+    its updates on sampled minibatches, and both saved with each checkpoint and restored on resume."""
+
+    def replay_updates(self, loss: Callable[[Experience], Any], after_update: Callable[[], None]) -> dict[str, float]:
+        """``cfg.updates_per_step`` optimizer updates, each on ``cfg.batch_size`` episodes sampled from the buffer
+        (``loss`` per micro-batch) and followed by ``after_update()`` (the target networks' Polyak step); returns
+        the mean of each logged value over the updates."""
+        cfg = self.cfg  # type: ignore[attr-defined]
+        stats: dict[str, list[float]] = {}
+        for _ in range(cfg.updates_per_step):
+            episodes = self.replay.sample(cfg.batch_size, self.sampler)  # type: ignore[attr-defined]
+            batch = collate_episodes(episodes, self.pad_id)  # type: ignore[attr-defined]
+            for key, value in self.accumulate(self.micro_batches(batch), loss).items():  # type: ignore[attr-defined]
+                stats.setdefault(key, []).append(value)
+            after_update()
+        return {key: sum(values) / len(values) for key, values in stats.items()}
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "replay": self.replay.state_dict(),  # type: ignore[misc]

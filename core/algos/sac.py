@@ -31,8 +31,8 @@ from core.algos.agent import Agent, ValueHead, hidden_size
 from core.algos.base import Algorithm, TrainInputs
 from core.algos.loop import OwnTrainer
 from core.algos.ops import masked_mean, nstep_targets, polyak_update, terminal_rewards
-from core.algos.replay import ReplayBuffer, ReplayCheckpoint, episodes_from_experience
-from core.algos.rollout import Experience, collate_episodes
+from core.algos.replay import ReplayBuffer, ReplayLearner, episodes_from_experience
+from core.algos.rollout import Experience
 from core.config import AlgoConfig, _help
 
 __all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "Temperature", "soft_targets", "alpha_loss"]
@@ -112,7 +112,7 @@ def alpha_loss(log_alpha: torch.Tensor, entropy: torch.Tensor, mask: torch.Tenso
     return masked_mean(log_alpha.exp() * (entropy.detach() - target), mask)
 
 
-class SACTrainer(ReplayCheckpoint, OwnTrainer):
+class SACTrainer(ReplayLearner, OwnTrainer):
     """The SAC loop: act with the LM -> replay -> critic, actor and temperature updates -> Polyak targets."""
 
     algo_name = "sac"
@@ -149,14 +149,10 @@ class SACTrainer(ReplayCheckpoint, OwnTrainer):
         return exp
 
     def update(self, exp: Experience | None) -> dict[str, float]:
-        stats: dict[str, list[float]] = {}
-        for _ in range(self.cfg.updates_per_step):
-            batch = collate_episodes(self.replay.sample(self.cfg.batch_size, self.sampler), self.pad_id)
-            for k, v in self.accumulate(self.micro_batches(batch), self._loss).items():
-                stats.setdefault(k, []).append(v)
-            polyak_update(self.target_q, nn.ModuleList([self.agent.heads["detached_q1"], self.agent.heads["detached_q2"]]),
-                          self.cfg.target_update_rate)
-        logs = {f"sac/{k}" if k not in ("loss", "grad_norm") else k: sum(v) / len(v) for k, v in stats.items()}
+        critics = nn.ModuleList([self.agent.heads["detached_q1"], self.agent.heads["detached_q2"]])
+        stats = self.replay_updates(self._loss, lambda: polyak_update(self.target_q, critics,
+                                                                      self.cfg.target_update_rate))
+        logs = {f"sac/{k}" if k not in ("loss", "grad_norm") else k: v for k, v in stats.items()}
         logs.update({"sac/alpha": float(self.temperature.log_alpha.exp()), "sac/replay_size": len(self.replay)})
         return logs
 
