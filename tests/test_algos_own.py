@@ -92,7 +92,7 @@ def test_dqn_soft_dueling_lets_the_greedy_token_raise_its_own_q():
     logits = torch.tensor([[[2.0, 1.0, 0.0]]], requires_grad=True)
     for offset, moves in (("soft", True), ("max", False)):
         (grad,) = torch.autograd.grad(dueling_q(torch.zeros(1, 1), logits, 1.0, offset)[0, 0, 0], logits)
-        assert (grad[0, 0, 0] > 1e-3) is moves, offset  # under 'max' the greedy token's advantage is pinned to 0
+        assert bool(grad[0, 0, 0] > 1e-3) is moves, offset  # under 'max' the greedy token's advantage is pinned to 0
 
 
 def test_double_q_bootstrap_by_hand():
