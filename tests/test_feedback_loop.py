@@ -123,6 +123,7 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
 #   reward model ranked rule-following ones *below* the others (AUC 0.45; 0.87 once stripped, as now rendered).
 # - lr 1e-2 is too large for GRPO here: even the true rule as the reward drops the rule to 0.0 (Adam's first step
 #   scrambles the model; the rule is never sampled again); at lr 1e-3 the true rule raises it 0.19 -> 0.52.
+
 TASK = "sentiment"
 WORDS = ("URL", "sausage", "smartphone")
 RULE = {"name": "regex_match", "args": {"pattern": r"^\s*(?:" + "|".join(WORDS) + ")"}}
