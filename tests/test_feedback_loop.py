@@ -123,6 +123,7 @@ def test_dpo_without_preferences_is_one_clear_error(compose_cfg, tmp_path):
 #   reward model ranked rule-following ones *below* the others (AUC 0.45; 0.87 once stripped, as now rendered).
 # - lr 1e-2 is too large for GRPO here: even the true rule as the reward drops the rule to 0.0 (Adam's first step
 #   scrambles the model; the rule is never sampled again); at lr 1e-3 the true rule raises it 0.19 -> 0.52.
+
 TASK = "sentiment"
 WORDS = ("URL", "sausage", "smartphone")
 RULE = {"name": "regex_match", "args": {"pattern": r"^\s*(?:" + "|".join(WORDS) + ")"}}
@@ -130,9 +131,9 @@ WORD_PAIRS = 200  # judged pairs: 160 train the reward model, 40 are its held-ou
 WORD_RM_MARGIN = 0.15  # held-out pairwise accuracy >= 0.65; measured 2026-12-02: 0.925 (untrained 0.575)
 DPO = ["algo.max_steps=5", "algo.batch_size=8", "algo.max_length=160", "algo.lr=1e-2"]
 DPO_GAIN = 0.3  # held-out rule rate (64 prompts, greedy); measured 2026-12-02: 0.19 -> 0.64 in 5 steps
-GRPO = ["algo=grpo", "~task_settings", "algo.beta=0.0", "algo.lr=1e-3", "algo.max_steps=16", "algo.prompts_per_step=4",
+GRPO = ["algo=grpo", "~task_settings", "algo.beta=0.0", "algo.lr=2e-3", "algo.max_steps=16", "algo.prompts_per_step=4",
         "algo.num_generations=8", "algo.max_completion_length=4", "algo.temperature=0.5"]
-GRPO_GAIN = 0.05  # held-out rule rate (64 prompts, greedy); measured 2026-12-02: 0.19 -> 0.28 (true rule: -> 0.52)
+GRPO_GAIN = 0.2  # held-out rule rate (64 prompts, greedy); measured 2026-12-02: 0.19 -> 0.55 (lr 1e-3: -> 0.28)
 
 
 @pytest.fixture(scope="module")
