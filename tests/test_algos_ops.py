@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from core.algos.ops import (AdaptiveKLController, discounted_returns, gae, masked_whiten, nstep_targets,
-                            polyak_update, soft_state_value, terminal_rewards)
+                            polyak_update, terminal_rewards)
 from core.algos.reinforce import sequence_advantages
 
 MASK = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
@@ -74,13 +74,6 @@ def test_nstep_and_monte_carlo_targets_by_hand():
     torch.testing.assert_close(two, torch.tensor([[0.81 * 20, 0.9 * 1.0, 1.0], [0.9 * 2.0, 2.0, 0.0]]))
     mc = nstep_targets(rewards, boot, MASK, 0.9, 0)
     torch.testing.assert_close(mc, discounted_returns(rewards, MASK, 0.9))
-
-
-def test_soft_state_value_by_hand():
-    probs = torch.tensor([0.25, 0.75])
-    q = torch.tensor([1.0, 2.0])
-    expected = 0.25 * (1.0 - 0.5 * torch.log(torch.tensor(0.25))) + 0.75 * (2.0 - 0.5 * torch.log(torch.tensor(0.75)))
-    torch.testing.assert_close(soft_state_value(probs, probs.log(), q, 0.5), expected)
 
 
 def test_polyak_update_interpolates():

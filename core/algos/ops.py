@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 __all__ = ["masked_mean", "masked_var", "masked_whiten", "discounted_returns", "gae", "nstep_targets",
-           "terminal_rewards", "soft_state_value", "explained_variance", "AdaptiveKLController",
+           "terminal_rewards", "explained_variance", "AdaptiveKLController",
            "FixedKLController", "polyak_update"]
 
 
@@ -99,11 +99,6 @@ def nstep_targets(rewards: torch.Tensor, next_values: torch.Tensor, mask: torch.
         boot = next_values[torch.arange(len(lengths)), end_idx] * (~terminal)
         targets[:, t] = (acc + gamma ** used * boot) * mask[:, t]
     return targets
-
-
-def soft_state_value(probs: torch.Tensor, log_probs: torch.Tensor, q: torch.Tensor, alpha: float) -> torch.Tensor:
-    """Discrete soft value ``V(s) = sum_a pi(a|s) (Q(s,a) - alpha log pi(a|s))`` over the last dim."""
-    return (probs * (q - alpha * log_probs)).sum(-1)
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> float:
