@@ -45,9 +45,9 @@ from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
-from core.feedback.cost import judgements_used
 from core.errors import ConfigError, DataError
 from core.evaluate import Evaluation, evaluate
+from core.feedback.cost import judgements_used
 from core.generation import as_completion
 from core.interpret import token_shifts, top_changes
 from core.lineage import read_lineage, resolve_run_model, write_lineage
