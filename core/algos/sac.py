@@ -153,7 +153,8 @@ class SACTrainer(ReplayLearner, OwnTrainer):
         stats = self.replay_updates(self._loss, lambda: polyak_update(self.target_q, critics,
                                                                       self.cfg.target_update_rate))
         logs = {f"sac/{k}" if k not in ("loss", "grad_norm") else k: v for k, v in stats.items()}
-        logs.update({"sac/alpha": float(self.temperature.log_alpha.exp()), "sac/replay_size": len(self.replay)})
+        logs.update({"sac/alpha": float(self.temperature.log_alpha.detach().exp()),
+                     "sac/replay_size": len(self.replay)})
         return logs
 
     def _loss(self, mb: Experience) -> tuple[torch.Tensor, dict[str, float]]:
