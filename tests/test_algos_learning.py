@@ -55,7 +55,7 @@ SETTINGS = {
     "ppo": [],
     "reinforce": [],
     "dqn": ["algo.tau=0.003", "algo.n_step=0", "algo.exploration=epsilon"],
-    "sac": ["algo.init_alpha=0.001", "algo.n_step=0", "algo.actor_starts=2"],
+    "sac": ["algo.actor_starts=2"],
 }
 PROMPTS = [[{"role": "user", "content": f"Tell me about {w}."}] for w in ("cats", "rain", "tea", "maps")]
 
