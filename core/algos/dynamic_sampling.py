@@ -80,9 +80,10 @@ class SkipZeroVarianceGroups:
             return output
         weights = self.reward_weights.to(self._scored.device)  # type: ignore[attr-defined]
         totals = (self._scored * weights).nansum(dim=1).masked_fill(self._scored.isnan().all(dim=1), torch.nan)
-        shares = equal_shares(informative_rows(totals, self.num_generations),  # type: ignore[attr-defined]
-                              self.accelerator.num_processes, self.args.steps_per_generation)  # type: ignore[attr-defined]
-        keep = shares[self.accelerator.process_index]  # type: ignore[attr-defined]
+        informative = informative_rows(totals, self.num_generations)  # type: ignore[attr-defined]
+        accelerator = self.accelerator  # type: ignore[attr-defined]
+        keep = equal_shares(informative, accelerator.num_processes,
+                            self.args.steps_per_generation)[accelerator.process_index]  # type: ignore[attr-defined]
         self._metrics["train"]["dynamic_sampling/skipped"].append(  # type: ignore[attr-defined]
             1.0 - keep.float().mean().item())
         if not bool(keep.all()):
