@@ -9,7 +9,7 @@ import torch
 from datasets import Dataset
 
 from core.algos.base import TrainInputs
-from core.algos.dynamic_sampling import fill_to_multiple, informative_rows
+from core.algos.dynamic_sampling import equal_shares, informative_rows
 from core.rewards.checked import CheckedReward
 
 GROUP = 4
@@ -22,9 +22,19 @@ def test_informative_rows_by_hand():
 
 
 def test_fill_keeps_a_batch_that_splits_evenly_and_is_never_empty():
-    assert fill_to_multiple(torch.tensor([False, True, True, False]), 3).tolist() == [True, True, True, False]
-    assert fill_to_multiple(torch.tensor([True, True, False]), 2).tolist() == [True, True, False]
-    assert fill_to_multiple(torch.zeros(8, dtype=torch.bool), 2).tolist() == [True, True] + [False] * 6
+    assert equal_shares(torch.tensor([False, True, True, False]), 1, 3).tolist() == [[True, True, True, False]]
+    assert equal_shares(torch.tensor([True, True, False]), 1, 2).tolist() == [[True, True, False]]
+    assert equal_shares(torch.zeros(8, dtype=torch.bool), 1, 2).tolist() == [[True, True] + [False] * 6]
+
+
+def test_every_process_keeps_as_many_rows_as_the_one_with_most_signal():
+    # process 0 has 3 informative rows, process 1 has 1, process 2 none: all keep 3 (4 when splitting in 2s)
+    informative = torch.tensor([True, True, True, False,  False, False, True, False,  False, False, False, False])
+    assert equal_shares(informative, 3, 1).tolist() == [[True, True, True, False], [True, True, True, False],
+                                                        [True, True, True, False]]
+    assert equal_shares(informative, 3, 2).sum(1).tolist() == [4, 4, 4]
+    assert equal_shares(informative, 3, 2)[1].tolist() == [True, True, True, True]  # its informative row kept
+    assert equal_shares(torch.tensor([True, False, False, True]), 2, 1).tolist() == [[True, False], [False, True]]
 
 
 def _flat_or_spread(prompts, completions, **_):

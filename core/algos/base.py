@@ -126,7 +126,6 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         remove_unused_columns=False,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
-    if args["bf16"] and not torch.cuda.is_available():  # not use_cpu(): real CPU DDP of TRL is not verified yet
-        args["use_cpu"] = True  # accelerate's CPU bf16 autocast; without it transformers refuses bf16 on CPU
+    args["use_cpu"] = use_cpu(args["bf16"])
     args.update(dict(cfg.trl))
     return args

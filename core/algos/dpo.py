@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from omegaconf import MISSING
 from transformers import Trainer
 
-import torch
-
-from core.algos.base import Algorithm, TrainInputs, bf16_supported
+from core.algos.base import Algorithm, TrainInputs, bf16_supported, use_cpu
 from core.algos.checkpoints import AtomicCheckpoints
 from core.config import AlgoConfig
 from core.errors import ConfigError
@@ -65,8 +63,7 @@ class DPO(Algorithm):
             bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
             gradient_checkpointing=cfg.gradient_checkpointing, report_to=list(inputs.report_to or ["none"]),
             seed=inputs.seed, dataloader_pin_memory=False)
-        if args["bf16"] and not torch.cuda.is_available():
-            args["use_cpu"] = True  # accelerate's CPU bf16 autocast, as for the online algorithms
+        args["use_cpu"] = use_cpu(args["bf16"])  # real DDP over gloo on CPU-only machines, as for the others
         args.update(dict(cfg.trl))
         trainer_cls = type("RlftDPOTrainer", (AtomicCheckpoints, DPOTrainer),
                            {"__doc__": "TRL's DPOTrainer with rlft's atomic, rotated checkpoints."})

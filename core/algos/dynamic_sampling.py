@@ -8,9 +8,11 @@ batch after scoring, before the loss is computed, trims the padding the dropped 
 and logs the fraction of completions it skipped as ``dynamic_sampling/skipped``.
 
 Groups are judged on the weighted task reward of all processes' rows (before any KL shaping), so
-every process agrees under DDP. When a process has fewer informative rows than its batch must
-split into (``steps_per_generation``), zero-signal rows are kept to fill it, so no process ever
-trains on an empty batch.
+every process agrees under DDP. Every process then keeps the same number of rows: the most
+informative rows any process has, rounded up to a positive multiple of ``steps_per_generation``
+(the slices its batch splits into); a process with fewer fills up with its zero-signal rows. So no
+process ever trains on an empty batch, and under DDP every process reaches TRL's per-row
+``gather`` calls with tensors of the same size (unequal sizes abort gloo's all-gather).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["SkipZeroVarianceGroups", "informative_rows", "fill_to_multiple"]
+__all__ = ["SkipZeroVarianceGroups", "informative_rows", "equal_shares"]
 
 #: Outputs indexed by completion position (``(rows, completion tokens)``) in GRPO and RLOO batches.
 COMPLETION_KEYS = ("completion_ids", "completion_mask", "old_per_token_logps", "ref_per_token_logps",
@@ -42,15 +44,21 @@ def informative_rows(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
     return (spread > 1e-6).repeat_interleave(group_size)
 
 
-def fill_to_multiple(keep: torch.Tensor, multiple: int) -> torch.Tensor:
-    """``keep`` with the first unkept rows added until it keeps a positive multiple of ``multiple`` rows.
+def equal_shares(informative: torch.Tensor, processes: int, multiple: int) -> torch.Tensor:
+    """Rows each process keeps, ``(processes, rows)``, from the ``informative`` mask over all processes' rows
+    (process-major): its informative rows, then its first other rows until every process keeps the same
+    number, the largest informative count rounded up to a positive multiple of ``multiple``.
 
-    >>> fill_to_multiple(torch.tensor([False, True, True, False]), 3).tolist()
-    [True, True, True, False]
+    >>> equal_shares(torch.tensor([False, True, True, False]), 1, 3).tolist()
+    [[True, True, True, False]]
+    >>> equal_shares(torch.tensor([True, True, True, False, False, False, True, False]), 2, 1).tolist()
+    [[True, True, True, False], [True, True, True, False]]
     """
-    shortfall = (-int(keep.sum())) % multiple or (0 if keep.any() else multiple)
-    keep = keep.clone()
-    keep[(~keep).nonzero().flatten()[:shortfall]] = True
+    keep = informative.reshape(processes, -1).clone()
+    most = int(keep.sum(1).max())
+    share = min(keep.size(1), max(multiple, -(-most // multiple) * multiple))
+    for row in keep:
+        row[(~row).nonzero().flatten()[:share - int(row.sum())]] = True
     return keep
 
 
@@ -72,10 +80,10 @@ class SkipZeroVarianceGroups:
             return output
         weights = self.reward_weights.to(self._scored.device)  # type: ignore[attr-defined]
         totals = (self._scored * weights).nansum(dim=1).masked_fill(self._scored.isnan().all(dim=1), torch.nan)
-        rows = output["completion_ids"].size(0)
-        start = self.accelerator.process_index * rows  # type: ignore[attr-defined]
-        local = informative_rows(totals, self.num_generations)[start:start + rows]  # type: ignore[attr-defined]
-        keep = fill_to_multiple(local, self.args.steps_per_generation)  # type: ignore[attr-defined]
+        informative = informative_rows(totals, self.num_generations)  # type: ignore[attr-defined]
+        accelerator = self.accelerator  # type: ignore[attr-defined]
+        keep = equal_shares(informative, accelerator.num_processes,
+                            self.args.steps_per_generation)[accelerator.process_index]  # type: ignore[attr-defined]
         self._metrics["train"]["dynamic_sampling/skipped"].append(  # type: ignore[attr-defined]
             1.0 - keep.float().mean().item())
         if not bool(keep.all()):
