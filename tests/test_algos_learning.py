@@ -54,7 +54,7 @@ SETTINGS = {
     "grpo": [],
     "ppo": [],
     "reinforce": [],
-    "dqn": ["algo.tau=0.003", "algo.n_step=0", "algo.exploration=epsilon"],
+    "dqn": ["algo.tau=0.003"],
     "sac": ["algo.actor_starts=2"],
 }
 PROMPTS = [[{"role": "user", "content": f"Tell me about {w}."}] for w in ("cats", "rain", "tea", "maps")]

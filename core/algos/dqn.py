@@ -53,13 +53,16 @@ class DQNConfig(AlgoConfig):
                          "Q-learning), 'mean' (c = E_pi log pi: V = E_pi Q) or 'max' (c = max log pi: V = max Q).",
                          "soft")
     gamma: float = _help("Discount factor over completion tokens.", 1.0)
-    n_step: int = _help("n of the n-step targets; 0 or less for Monte-Carlo returns.", 4)
+    n_step: int = _help("n of the n-step targets; 0 or less for Monte-Carlo returns (the default: the sequence "
+                        "reward reaches every token at once).", 0)
     double_q: bool = _help("Pick the bootstrap action with the online network (double DQN).", True)
     target_update_rate: float = _help("Polyak rate of the target network per optimizer step.", 0.05)
     replay_capacity: int = _help("Episodes kept in the replay buffer.", 1024)
     batch_size: int = _help("Episodes per gradient update, sampled uniformly from the replay buffer.", 16)
     updates_per_step: int = _help("Gradient updates per step (per rollout batch when online).", 2)
-    exploration: str = _help("Acting rule: 'softmax' (sample softmax(Q/(tau*temperature))) or 'epsilon'.", "softmax")
+    exploration: str = _help("Acting rule: 'epsilon' (greedy, or a uniform top-k token with probability "
+                             "explore_epsilon; the default) or 'softmax' (sample softmax(Q/(tau*temperature))).",
+                             "epsilon")
     explore_epsilon: float = _help("Probability of a uniform top-k token under exploration=epsilon.", 0.1)
     top_k: int = _help("Tokens considered by epsilon-greedy (and by softmax acting if > 0).", 0)
     huber: bool = _help("Huber loss on the TD error (else squared error).", True)
