@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import math
 
 import pytest
@@ -17,16 +15,6 @@ from core.run import build_rewards
 
 GENERIC = ["fluency", "relevance", "distinct_n", "self_bleu_diversity", "repetition_penalty", "length_target",
            "regex_match", "valid_json", "truncation_penalty", "safety_penalty", "human_rm"]
-MODULES = ["core.rewards.text", "core.rewards.diversity", "core.rewards.form", "core.rewards.safety",
-           "core.rewards.quality", "core.tokenview", "core.feedback.rm", "plugins.dialogue.generator",
-           "plugins.dialogue.loaders"]
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_doctests(module):
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.failed == 0 and result.attempted > 0
-
 
 def test_every_generic_reward_and_evaluator_is_registered_by_core(plugins):
     assert sorted(as_reward_spec(r).name for r in GENERIC_REWARDS) == sorted(GENERIC)

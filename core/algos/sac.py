@@ -13,7 +13,7 @@ buffer of generated episodes::
     L_alpha = mean_tok alpha * (H(pi(.|s)) - target_entropy)   (alpha rises when entropy falls short)
 
 The actor and alpha start learning after ``algo.actor_starts`` rollout steps of critic-only updates (like
-CleanRL's ``learning_starts``), so the actor does not chase an untrained critic.
+CleanRL's ``learning_starts``; at most half the run), so the actor does not chase an untrained critic.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from core.algos.replay import ReplayBuffer, ReplayLearner, episodes_from_experie
 from core.algos.rollout import Experience
 from core.config import AlgoConfig, _help
 
-__all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "Temperature", "soft_targets", "alpha_loss"]
+__all__ = ["SACConfig", "SACTrainer", "SAC", "QHead", "Temperature", "soft_targets", "alpha_loss", "actor_warmup"]
 
 
 @dataclass
@@ -47,7 +47,7 @@ class SACConfig(AlgoConfig):
     init_alpha: float = _help("Starting entropy temperature alpha (small: a large bonus beats the untrained "
                                                 "critics and the completions degenerate).", 0.001)
     actor_starts: int = _help("Rollout steps whose updates train the critic only; the actor and alpha learn from "
-                              "the next step on (so the actor does not follow an untrained critic).", 4)
+                              "the next step on (so the actor does not follow an untrained critic); at most half of max_steps.", 4)
     target_entropy: float = _help("Entropy (nats per token) alpha steers the policy towards.", 2.0)
     gamma: float = _help("Discount factor over completion tokens.", 1.0)
     n_step: int = _help("n of the soft n-step targets (1: the one-step soft Bellman backup); 0 or less for soft "
@@ -178,10 +178,21 @@ class SACTrainer(ReplayLearner, OwnTrainer):
         actor = masked_mean((probs * (alpha.detach() * logp - min_q)).sum(-1), mask)
         entropy = -(probs * logp).sum(-1)
         temperature = alpha_loss(log_alpha, entropy, mask, cfg.target_entropy)
-        learning = self.state.global_step >= cfg.actor_starts  # before: zero gradients (DDP expects every parameter's)
+        learning = self.state.global_step >= actor_warmup(cfg.actor_starts, cfg.max_steps)  # before: zero gradients
+        # (not skipped: DDP expects a gradient for every parameter)
         loss = critic + (actor + temperature) * (1.0 if learning else 0.0)
         return loss, {"critic_loss": critic.item(), "actor_loss": actor.item(), "alpha_loss": temperature.item(),
                       "entropy": masked_mean(entropy.detach(), mask).item(), "q_taken": masked_mean(q1_t.detach(), mask).item()}
+
+
+def actor_warmup(actor_starts: int, max_steps: int) -> int:
+    """Rollout steps of critic-only updates: ``actor_starts``, but at most half the run, so that a short run
+    (``experiment=debug``) still trains its actor.
+
+    >>> actor_warmup(4, 48), actor_warmup(4, 3), actor_warmup(0, 2)
+    (4, 1, 0)
+    """
+    return min(actor_starts, max_steps // 2)
 
 
 class SAC(Algorithm):
