@@ -66,7 +66,13 @@ def flush(tag: str) -> None:
 
 
 def main() -> None:
+    import os
+
     from transformers import Trainer
+
+    from core.algos import fast_trl
+
+    fast_trl.HEAD_CHUNK = int(os.environ.get("RLFT_HEAD_CHUNK", fast_trl.HEAD_CHUNK))
     from trl import GRPOTrainer
 
     import accelerate
