@@ -64,7 +64,8 @@ def main() -> None:
     machine = machine_line()
     results = [measure(name, [*args.overrides, *VARIANTS[name]], args.steps, args.out / "runs" / name)
                for name in args.variants]
-    text = (f"`python bench/memory.py {' '.join(args.overrides)} --steps {args.steps}`, "
+    chosen = "" if args.variants == list(VARIANTS) else f" --variants {' '.join(args.variants)}"
+    text = (f"`python bench/memory.py {' '.join(args.overrides)}{chosen} --steps {args.steps}`, "
             f"{time.strftime('%Y-%m-%d')}, evaluation off; {machine}\n\n{table(results)}\n")
     (args.out / "memory.md").write_text(text, encoding="utf-8")
     print(text)

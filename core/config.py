@@ -54,7 +54,7 @@ class AlgoConfig:
     """RL algorithm settings shared by all algorithms."""
 
     name: str = _help("Algorithm: grpo, rloo, dpo (TRL); ppo, reinforce, dqn, sac (rlft's own).")
-    lr: float = _help("Peak learning rate (AdamW).", 1e-5)
+    lr: float = _help("Peak learning rate.", 1e-5)
     max_steps: int = _help("Optimizer steps to train.", 16)
     prompts_per_step: int = _help("Distinct prompts per optimizer step (across all devices).", 2)
     num_generations: int = _help("Completions sampled per prompt (the group size).", 8)
@@ -72,6 +72,9 @@ class AlgoConfig:
     warmup_steps: float = _help("Linear warm-up steps (a value below 1 is a fraction of max_steps).", 0.0)
     lr_scheduler_type: str = _help("transformers scheduler name.", "constant")
     weight_decay: float = _help("AdamW weight decay.", 0.0)
+    optim: str = _help("Optimizer, by transformers' `TrainingArguments.optim` name, for every algorithm (TRL's and "
+                       "rlft's own): 'adamw_torch_fused' (one fused kernel, no per-step copies of the parameters), "
+                       "'adamw_torch' (foreach), 'adafactor', 'adamw_8bit' (bitsandbytes)...", "adamw_torch_fused")
     reward_normalization: str = _help(
         "How components combine: 'raw' (weighted sum, then group advantage) or 'zscore' "
         "(each component z-scored within its group, then summed).", "raw")

@@ -51,6 +51,7 @@ from core.feedback.cost import judgements_used
 from core.generation import as_completion
 from core.interpret import token_shifts, top_changes
 from core.lineage import read_lineage, resolve_run_model, write_lineage
+from core.memory import return_freed_memory
 from core.language import base_model_scorer
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
@@ -108,6 +109,7 @@ def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Ev
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Execute the whole loop for a composed config and return the metrics written."""
+    return_freed_memory()  # before any model loads: peak RSS near the live tensors (core.memory)
     plugins = discover()
     checkpoint = resume_checkpoint(cfg.resume, cfg.output_dir)
     if checkpoint is not None:

@@ -107,6 +107,12 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
     schedulers = [s.value for s in SchedulerType]
     if cfg.algo.lr_scheduler_type not in schedulers:
         problems.append(f"algo.lr_scheduler_type={cfg.algo.lr_scheduler_type!r}: must be one of {', '.join(schedulers)}")
+    from transformers.training_args import OptimizerNames
+
+    optimizers = [o.value for o in OptimizerNames]
+    if cfg.algo.optim not in optimizers:
+        problems.append(f"algo.optim={cfg.algo.optim!r}: not a transformers optimizer name"
+                        f"{did_you_mean(str(cfg.algo.optim), optimizers)}, e.g. adamw_torch_fused, adamw_torch")
     if not problems:
         try:
             per_device_batch_size(cfg.algo)

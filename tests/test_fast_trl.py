@@ -90,3 +90,17 @@ def test_rlft_trainers_keep_the_trl_trainer_interface():
     for cls in (GRPOTrainer, RLOOTrainer):
         fast = rlft_trainer(cls)
         assert issubclass(fast, cls) and rlft_trainer(cls) is fast and fast.__name__ == f"Rlft{cls.__name__}"
+
+
+def test_entropy_carries_gradients_only_when_a_loss_needs_them(tiny_model):
+    model, _ = tiny_model
+    head = model.get_output_embeddings()
+    hidden = torch.randn(5, head.in_features, requires_grad=True)
+    labels = torch.randint(0, head.out_features, (5,))
+    logps, entropy = completion_logps(hidden, head, labels, temperature=0.7)
+    assert logps.requires_grad and not entropy.requires_grad
+    logps, entropy = completion_logps(hidden, head, labels, temperature=0.7, entropy_grad=True)
+    grad, = torch.autograd.grad(entropy.sum(), hidden)
+    logits = (hidden @ head.weight.T) / 0.7
+    expected, = torch.autograd.grad(torch.distributions.Categorical(logits=logits).entropy().sum(), hidden)
+    assert torch.allclose(grad, expected, atol=1e-5, rtol=1e-4)

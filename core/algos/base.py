@@ -115,6 +115,7 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         warmup_steps=cfg.warmup_steps,
         lr_scheduler_type=cfg.lr_scheduler_type,
         weight_decay=cfg.weight_decay,
+        optim=cfg.optim,
         logging_steps=cfg.logging_steps,
         save_strategy="steps" if cfg.save_steps > 0 else "no",
         save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,

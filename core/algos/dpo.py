@@ -58,7 +58,7 @@ class DPO(Algorithm):
             per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.gradient_accumulation_steps,
             beta=cfg.beta, loss_type=[cfg.loss_type], max_length=cfg.max_length, max_grad_norm=cfg.max_grad_norm,
             warmup_steps=cfg.warmup_steps, lr_scheduler_type=cfg.lr_scheduler_type, weight_decay=cfg.weight_decay,
-            logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps > 0 else "no",
+            optim=cfg.optim, logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps > 0 else "no",
             save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
             bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
             gradient_checkpointing=cfg.gradient_checkpointing, report_to=list(inputs.report_to or ["none"]),

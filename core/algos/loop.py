@@ -90,7 +90,7 @@ class OwnTrainer(Trainer):
             report_to=list(inputs.report_to or ["none"]), seed=inputs.seed, save_strategy="no", bf16=bool(cfg.bf16),
             use_cpu=use_cpu(bool(cfg.bf16)),
             gradient_accumulation_steps=cfg.gradient_accumulation_steps, max_grad_norm=cfg.max_grad_norm,
-            weight_decay=cfg.weight_decay, remove_unused_columns=False, dataloader_pin_memory=False,
+            weight_decay=cfg.weight_decay, optim=cfg.optim, remove_unused_columns=False, dataloader_pin_memory=False,
             per_device_train_batch_size=1)
         super().__init__(model=policy, args=args, train_dataset=inputs.train_dataset,
                          processing_class=inputs.tokenizer, callbacks=inputs.callbacks)
@@ -136,7 +136,8 @@ class OwnTrainer(Trainer):
         resume = Path(resume_from_checkpoint) if resume_from_checkpoint else None
         saved = self.read_checkpoint(resume) if resume else None  # loads the policy before the heads copy it
         self.agent = self.build_agent(self.model)
-        optimizer = torch.optim.AdamW(self.param_groups(self.agent), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.agent)  # algo.optim, as TRL's
+        optimizer = optimizer_cls(self.param_groups(self.agent), **{**kwargs, "weight_decay": cfg.weight_decay})
         total = max(1, cfg.max_steps * self.optimizer_steps_per_update())
         warmup = int(cfg.warmup_steps * total) if 0 < cfg.warmup_steps < 1 else int(cfg.warmup_steps)
         self.lr_scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup,

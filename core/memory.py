@@ -1,0 +1,28 @@
+"""Keep a run's resident memory near what its live tensors need."""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+
+__all__ = ["MMAP_THRESHOLD", "return_freed_memory"]
+
+#: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
+MMAP_THRESHOLD = 1 << 20
+_M_MMAP_THRESHOLD = -3
+
+
+def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Under glibc, serve every allocation of ``threshold`` bytes or more (every sizeable tensor) with its own
+    memory mapping, so that freeing it hands the memory back to the OS at once; return whether it applied.
+
+    glibc's default raises that threshold as large blocks are freed (up to 32 MiB), after which activations,
+    gradients and KV caches come from the heap, whose freed holes stay resident: a training step's peak RSS
+    then exceeds its live tensors by hundreds of MB. Other C libraries (macOS, musl) are left as they are.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError):
+        return False
