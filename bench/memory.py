@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -30,14 +31,19 @@ VARIANTS = {
     "lora": ["model.peft=lora"],
     "lora-ga4": ["model.peft=lora", "algo.gradient_accumulation_steps=4"],
     "lora-gc": ["model.peft=lora", "algo.gradient_checkpointing=true"],
+    "full-heap": [],
+    "lora-heap": ["model.peft=lora"],
 }
+#: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
+#: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
+ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}}
 
 
 def measure(name: str, overrides: list[str], steps: int, out: Path) -> dict[str, object]:
     """Train one variant for ``steps`` steps; return its peak RSS (GB) and mean step time after the first (s)."""
     cmd = [sys.executable, "-m", "core.run", *overrides, f"algo.max_steps={steps}", "eval.enabled=false",
            "save_model=false", "report_to=[none]", f"output_dir={out}"]
-    wall, peak = run_child(cmd, out, f"variant {name!r}: the run failed")
+    wall, peak = run_child(cmd, out, f"variant {name!r}: the run failed", env={**os.environ, **ENV.get(name, {})})
     rows = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     times = [r["step_time"] for r in rows if "step_time" in r][1:]
     return {"variant": name, "peak_gb": peak, "step_s": statistics.mean(times) if times else None, "wall_s": wall}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 
 __all__ = ["MMAP_THRESHOLD", "return_freed_memory"]
@@ -18,9 +19,11 @@ def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
 
     glibc's default raises that threshold as large blocks are freed (up to 32 MiB), after which activations,
     gradients and KV caches come from the heap, whose freed holes stay resident: a training step's peak RSS
-    then exceeds its live tensors by hundreds of MB. Other C libraries (macOS, musl) are left as they are.
+    then exceeds its live tensors by hundreds of MB. Other C libraries (macOS, musl) are left as they are, and so
+    is a threshold the user set with glibc's own ``MALLOC_MMAP_THRESHOLD_`` environment variable. The cost: a
+    fresh mapping is zero-filled on first touch (``bench/memory.py`` measures it, variant ``full-heap``).
     """
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return False
     try:
         return bool(ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, int(threshold)))

@@ -50,9 +50,9 @@ from core.evaluate import Evaluation, evaluate
 from core.feedback.cost import judgements_used
 from core.generation import as_completion
 from core.interpret import token_shifts, top_changes
+from core.language import base_model_scorer
 from core.lineage import read_lineage, resolve_run_model, write_lineage
 from core.memory import return_freed_memory
-from core.language import base_model_scorer
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
 from core.report import write_report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -27,9 +28,11 @@ print(applied, all(in_heap(torch.ones(1 << 19)) for _ in range(4)))  # 2 MB tens
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 def test_sizeable_tensors_get_their_own_mapping_not_the_heap():
-    def heap(mode: str) -> str:
-        return subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True,
-                              check=True).stdout.split()
+    def heap(mode: str, **env: str) -> str:
+        return subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True,
+                              env={**os.environ, **env}).stdout.split()
 
     assert heap("off") == ["None", "True"]  # glibc's default: 2 MB tensors come from the heap
     assert heap("on") == ["True", "False"]
+    # the user's own glibc setting wins: nothing changed
+    assert heap("on", MALLOC_MMAP_THRESHOLD_=str(32 << 20)) == ["False", "True"]
