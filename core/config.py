@@ -73,7 +73,7 @@ class AlgoConfig:
     lr_scheduler_type: str = _help("transformers scheduler name.", "constant")
     weight_decay: float = _help("AdamW weight decay.", 0.0)
     optim: str = _help("Optimizer, by transformers' `TrainingArguments.optim` name, for every algorithm (TRL's and "
-                       "rlft's own): 'adamw_torch_fused' (one fused kernel, no per-step copies of the parameters), "
+                       "rlft's own): 'adamw_torch_fused' (one fused kernel per step), "
                        "'adamw_torch' (foreach), 'adafactor', 'adamw_8bit' (bitsandbytes)...", "adamw_torch_fused")
     reward_normalization: str = _help(
         "How components combine: 'raw' (weighted sum, then group advantage) or 'zscore' "

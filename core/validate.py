@@ -103,12 +103,11 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
 
     problems = _ranges(cfg.algo, "algo", ALGO_RULES)
     from transformers import SchedulerType
+    from transformers.training_args import OptimizerNames
 
     schedulers = [s.value for s in SchedulerType]
     if cfg.algo.lr_scheduler_type not in schedulers:
         problems.append(f"algo.lr_scheduler_type={cfg.algo.lr_scheduler_type!r}: must be one of {', '.join(schedulers)}")
-    from transformers.training_args import OptimizerNames
-
     optimizers = [o.value for o in OptimizerNames]
     if cfg.algo.optim not in optimizers:
         problems.append(f"algo.optim={cfg.algo.optim!r}: not a transformers optimizer name"
