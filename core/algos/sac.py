@@ -45,9 +45,10 @@ class SACConfig(AlgoConfig):
     critic_lr: float = _help("Learning rate of the twin Q-heads.", 1e-3)
     alpha_lr: float = _help("Learning rate of log(alpha).", 1e-2)
     init_alpha: float = _help("Starting entropy temperature alpha (small: a large bonus beats the untrained "
-                                                "critics and the completions degenerate).", 0.001)
+                              "critics and the completions degenerate).", 0.001)
     actor_starts: int = _help("Rollout steps whose updates train the critic only; the actor and alpha learn from "
-                              "the next step on (so the actor does not follow an untrained critic); at most half of max_steps.", 4)
+                              "the next step on (so the actor does not follow an untrained critic); at most half "
+                              "of max_steps.", 4)
     target_entropy: float = _help("Entropy (nats per token) alpha steers the policy towards.", 2.0)
     gamma: float = _help("Discount factor over completion tokens.", 1.0)
     n_step: int = _help("n of the soft n-step targets (1: the one-step soft Bellman backup); 0 or less for soft "
