@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.evaluate import Evaluation, compare, evaluate
-from core.language import base_model_scorer
+from core.language import BaseModelScorer
 from core.mixture import build_parts, prefixed
 from core.models import load_model
 from core.outputs import write_json
@@ -66,7 +66,7 @@ def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
         evaluations = []
         for part in parts:
             evaluation = evaluate(model, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
-                                  perplexity=base_model_scorer(model, tokenizer, lambda: base),
+                                  perplexity=BaseModelScorer(model, tokenizer, lambda: base),
                                   desc=f"eval {name}{' ' + part.key if part.prefix else ''}")
             check_headline(part.headline, evaluation)
             log.info("rlft: %s: %s = %s", name, part.prefix + part.headline, evaluation.estimate(part.headline))

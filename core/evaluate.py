@@ -182,7 +182,7 @@ def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewa
     """Generate completions for every held-out prompt and score them.
 
     :param perplexity: scores completions under the frozen base model (see
-        :func:`core.language.base_model_scorer`); when given, language quality includes perplexity.
+        :class:`core.language.BaseModelScorer`); when given, language quality includes perplexity.
     :param texts: completions generated before for these prompts (a prompt's contiguous, as
         :attr:`Evaluation.completions` keeps them): scored again instead of sampling new ones.
     """

@@ -18,17 +18,24 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.logprobs import score_completions
+from core.logprobs import ScoredCompletion, score_completions
 from core.tokenview import TokenDelta
 
 __all__ = ["token_shifts", "top_changes"]
 
 
 def token_shifts(policy: Any, tokenizer: Any, reference: Callable[[], tuple[Any, Any]], prompts: Sequence[Any],
-                 completions: Sequence[Any], max_tokens: int = 128) -> list[list[TokenDelta]]:
-    """Per-token log-probabilities of each completion under the base model and the trained policy."""
+                 completions: Sequence[Any], max_tokens: int = 128,
+                 base: Sequence[ScoredCompletion] | None = None) -> list[list[TokenDelta]]:
+    """Per-token log-probabilities of each completion under the base model and the trained policy.
+
+    ``base``: these completions' scores under the base model when already computed (the held-out
+    evaluation's perplexity pass, in order); the base model then does not run again.
+    """
     trained = score_completions(policy, tokenizer, prompts, completions, max_tokens=max_tokens)
-    if hasattr(policy, "disable_adapter"):
+    if base is not None and len(base) == len(trained):
+        base = [ScoredCompletion(s.ids[:max_tokens], s.logprobs[:max_tokens]) for s in base]
+    elif hasattr(policy, "disable_adapter"):
         with policy.disable_adapter():
             base = score_completions(policy, tokenizer, prompts, completions, max_tokens=max_tokens)
     else:

@@ -20,7 +20,7 @@ from core.evaluators import Corpus
 from core.rewards.diversity import distinct, repetition_rate
 from core.rewards.spec import completion_text
 
-__all__ = ["language_metrics", "perplexity", "base_model_scorer", "QUALITY_DIRECTIONS", "Scorer"]
+__all__ = ["language_metrics", "perplexity", "BaseModelScorer", "QUALITY_DIRECTIONS", "Scorer"]
 
 #: ``scorer(prompts, completions) -> [(nll_sum, tokens), ...]``: completions scored under the base model.
 Scorer = Callable[[Sequence[Any], Sequence[Any]], list[tuple[float, int]]]
@@ -40,22 +40,30 @@ def perplexity(items: Sequence[tuple[float, int]]) -> float:
     return math.exp(sum(s for s, _ in items) / tokens) if tokens else math.nan
 
 
-def base_model_scorer(policy: Any, tokenizer: Any, reference: Callable[[], tuple[Any, Any]],
-                      max_tokens: int = 256) -> Scorer:
+class BaseModelScorer:
     """Score completions under the frozen base model: the policy itself with its LoRA adapter
-    disabled when it has one (no second copy in memory), else ``reference()``'s ``(model, tokenizer)``."""
-    from core.logprobs import score_completions
+    disabled when it has one (no second copy in memory), else ``reference()``'s ``(model, tokenizer)``.
 
-    def score(prompts: Sequence[Any], completions: Sequence[Any]) -> list[tuple[float, int]]:
-        if hasattr(policy, "disable_adapter"):
-            with policy.disable_adapter():
-                scored = score_completions(policy, tokenizer, prompts, completions, max_tokens=max_tokens)
+    Called as a :data:`Scorer`; :attr:`scored` keeps the per-token scores of the last call, so a later
+    pass over the same completions (the interpretability view) need not run the base model again.
+    """
+
+    def __init__(self, policy: Any, tokenizer: Any, reference: Callable[[], tuple[Any, Any]],
+                 max_tokens: int = 256) -> None:
+        self.policy, self.tokenizer, self.reference, self.max_tokens = policy, tokenizer, reference, max_tokens
+        self.scored: list[Any] = []
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any]) -> list[tuple[float, int]]:
+        from core.logprobs import score_completions
+
+        if hasattr(self.policy, "disable_adapter"):
+            with self.policy.disable_adapter():
+                self.scored = score_completions(self.policy, self.tokenizer, prompts, completions,
+                                                max_tokens=self.max_tokens)
         else:
-            model, base_tokenizer = reference()
-            scored = score_completions(model, base_tokenizer, prompts, completions, max_tokens=max_tokens)
-        return [(-sum(s.logprobs), len(s.logprobs)) for s in scored]
-
-    return score
+            model, base_tokenizer = self.reference()
+            self.scored = score_completions(model, base_tokenizer, prompts, completions, max_tokens=self.max_tokens)
+        return [(-sum(s.logprobs), len(s.logprobs)) for s in self.scored]
 
 
 def language_metrics(prompts: Sequence[Any], completions: Sequence[Any], scorer: Scorer | None) -> dict[str, Any]:

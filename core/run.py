@@ -50,13 +50,14 @@ from core.evaluate import Evaluation, evaluate
 from core.feedback.cost import judgements_used
 from core.generation import as_completion
 from core.interpret import token_shifts, top_changes
-from core.language import base_model_scorer
+from core.language import BaseModelScorer
 from core.lineage import read_lineage, resolve_run_model, write_lineage
+from core.logprobs import ScoredCompletion
 from core.memory import return_freed_memory
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
-from core.report import write_report
 from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
+from core.report import write_report
 from core.results import check_headline, print_table
 from core.resume import checkpoint_step, continue_tensorboard, load_before, save_before, trim_outputs
 from core.rewards.checked import CheckedReward
@@ -93,13 +94,14 @@ def build_rewards(entries: Any, run: RunContext, columns: list[str]) -> list[Che
 
 
 def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Evaluation],
-                   views: int = 4) -> dict[str, Any]:
+                   base: list[ScoredCompletion], views: int = 4) -> dict[str, Any]:
     """Token log-prob shifts (trained vs base) of the held-out completions (of every task): the most
-    changed tokens and phrases over the whole set, and ``views`` sampled completions token by token."""
+    changed tokens and phrases over the whole set, and ``views`` sampled completions token by token.
+    ``base``: the completions' scores under the base model from the evaluation (empty: scored here)."""
     prompts = [after.prompts[p] for after in afters for p, idx in enumerate(after.groups) for _ in idx]
     texts = [text for after in afters for text in after.completions]
     completions = [as_completion(p, t) for p, t in zip(prompts, texts)]
-    shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions)
+    shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions, base=base or None)
     picks = sorted(random.Random(ctx.cfg.seed).sample(range(len(shifts)), min(views, len(shifts))))
     return {"top": top_changes(shifts),
             "samples": [{"prompt": prompt_text(prompts[i]), "completion": texts[i],
@@ -138,6 +140,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     model, tokenizer = load_model(cfg.model)
     plugins.hook.rlft_run_start(run=ctx)
 
+    after_base: list[ScoredCompletion] = []  # the final completions under the base model, for interpretation
+
     def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None) -> list[Evaluation] | None:
         if not cfg.eval.enabled:
             return None
@@ -146,10 +150,13 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             part.log.stage = stage
             base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
             texts = (reuse or {}).get(part.key)  # stored completions: scored again, their rows already logged
+            scorer = BaseModelScorer(policy, tokenizer, base)
             with part.log.mute() if texts is not None else contextlib.nullcontext():
                 evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
-                                      perplexity=base_model_scorer(policy, tokenizer, base), texts=texts,
+                                      perplexity=scorer, texts=texts,
                                       desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
+            if stage == "after":
+                after_base.extend(scorer.scored)
             check_headline(part.headline, evaluation)
             plugins.hook.rlft_evaluated(run=ctx, stage=stage, evaluation=evaluation,
                                         metrics={part.prefix + n: evaluation.value(n) for n in evaluation.metrics})
@@ -222,7 +229,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if rank == 0:
         write_json(output_dir / "metrics.json", metrics)
         if after is not None and cfg.eval.interpret:
-            write_json(output_dir / "interpret.json", interpretation(trainer.model, tokenizer, ctx, after))
+            write_json(output_dir / "interpret.json", interpretation(trainer.model, tokenizer, ctx, after, after_base))
         write_report(output_dir)
         print_table(metrics)
     plugins.hook.rlft_run_end(run=ctx, metrics=metrics)

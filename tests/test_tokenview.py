@@ -87,3 +87,27 @@ def test_colors_and_empty_view():
     page = render_html([])
     assert "0 tokens" in page
     assert TokenDelta("a", -2.0, -0.5).delta == 1.5
+
+
+def test_shifts_reuse_the_evaluations_base_scores(tiny_model, trained):
+    """The perplexity pass's scores stand in for the base model's: same shifts, the reference never loads."""
+    from core.interpret import token_shifts
+    from core.language import BaseModelScorer
+
+    model, tokenizer = tiny_model
+    prompts = [PROMPT, PROMPT, [{"role": "user", "content": "Name a colour."}]]
+    completions = [COMPLETION, [{"role": "assistant", "content": "Hello there"}],
+                   [{"role": "assistant", "content": "Blue, like the sea."}]]
+    scorer = BaseModelScorer(trained, tokenizer, lambda: (model, tokenizer))
+    nll = scorer(prompts, completions)
+    assert [round(-sum(s.logprobs), 5) for s in scorer.scored] == [round(n, 5) for n, _ in nll]
+
+    def refuse() -> None:
+        raise AssertionError("the reference model was loaded again")
+
+    fresh = token_shifts(trained, tokenizer, lambda: (model, tokenizer), prompts, completions, max_tokens=4)
+    reused = token_shifts(trained, tokenizer, refuse, prompts, completions, max_tokens=4, base=scorer.scored)
+    assert [[d.token for d in s] for s in reused] == [[d.token for d in s] for s in fresh]
+    flat = [v for s in reused for d in s for v in (d.base, d.trained)]  # padded differently: float noise only
+    assert flat == pytest.approx([v for s in fresh for d in s for v in (d.base, d.trained)], abs=1e-4)
+    assert all(len(s) <= 4 for s in reused) and any(d.delta != 0 for s in reused for d in s)
