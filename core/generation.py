@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -11,7 +12,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "stop_kwargs", "as_completion", "inference_mode"]
+__all__ = ["render_prompt", "generate", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
@@ -61,6 +62,50 @@ def stop_kwargs(tokenizer: PreTrainedTokenizerBase, stop_strings: Sequence[str])
     return dict(stop_strings=list(stop_strings), tokenizer=tokenizer) if stop_strings else {}
 
 
+def _prefills_shared(model: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether :func:`shared_prefill_generate` may hand ``model.generate`` a cache it filled itself."""
+    config = getattr(model, "config", None)
+    generation = kwargs.get("generation_config") or getattr(model, "generation_config", None)
+    return (config is not None and not getattr(config, "is_encoder_decoder", False)
+            and getattr(model, "_supports_default_dynamic_cache", lambda: False)()
+            and getattr(generation, "cache_implementation", None) is None
+            and kwargs.get("cache_implementation") is None
+            and not any(isinstance(v, torch.Tensor) for v in kwargs.values()))  # images, token types, ...
+
+
+@torch.no_grad()
+def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                            num_return_sequences: int = 1, generate: Callable[..., Any] | None = None,
+                            **kwargs: Any) -> torch.Tensor:
+    """``model.generate`` on left-padded prompts, running each distinct prompt's prefill once.
+
+    ``generate`` prefills every row (and each of ``num_return_sequences`` copies) on its own, so a
+    GRPO group of 8 samples of one prompt costs 8 prompt passes. Here the distinct prompts (all but
+    their last token) run once, their key/value cache is copied to every row, and ``generate``
+    continues from it: same positions, masks and sampling. Models or options this cannot serve
+    (encoder-decoders, static caches, extra tensor inputs such as images) go to ``generate`` as is.
+    ``generate``: the generate function to call (default ``model.generate``).
+    """
+    generate = generate or model.generate
+    if num_return_sequences > 1:
+        input_ids = input_ids.repeat_interleave(num_return_sequences, 0)
+        attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
+    key = input_ids.masked_fill(attention_mask == 0, -1)
+    unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+    if input_ids.size(1) < 2 or unique.size(0) == key.size(0) or not _prefills_shared(model, kwargs):
+        return generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+    rows = torch.arange(key.size(0), device=key.device)
+    first = torch.full((unique.size(0),), key.size(0), device=key.device).scatter_reduce(0, inverse, rows, "amin")
+    mask = attention_mask[first, :-1]
+    prefill = model(input_ids=input_ids[first, :-1], attention_mask=mask, use_cache=True, logits_to_keep=1,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0))  # as generate numbers left-padded rows
+    lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT forwards the cache as given
+    name = "cache" if "cache" in inspect.signature(lm.prepare_inputs_for_generation).parameters else "past_key_values"
+    cache = getattr(prefill, name)  # transformers 5 calls it ``cache``, 4.x ``past_key_values``
+    cache.batch_select_indices(inverse)
+    return generate(input_ids=input_ids, attention_mask=attention_mask, **{name: cache}, **kwargs)
+
+
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Any], *,
              max_new_tokens: int = 64, temperature: float = 0.0, num_samples: int = 1, batch_size: int = 32,
@@ -85,8 +130,9 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
                 idx = order[start:start + batch_size]
                 enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
                                 add_special_tokens=False).to(model.device)
-                ids = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=num_samples,
-                                     pad_token_id=tokenizer.pad_token_id, top_k=None, **sampling)
+                ids = shared_prefill_generate(model, enc["input_ids"], enc["attention_mask"],
+                                              num_return_sequences=num_samples, max_new_tokens=max_new_tokens,
+                                              pad_token_id=tokenizer.pad_token_id, top_k=None, **sampling)
                 decoded = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
                 for j, i in enumerate(idx):
                     out[i] = [t.strip() for t in decoded[j * num_samples:(j + 1) * num_samples]]

@@ -12,14 +12,15 @@ It covers what the default runs use (single process, decoder-only text models wi
 head, full fine-tuning or LoRA, no gradient checkpointing). Anything else (DDP/FSDP wrappers,
 vision inputs, MoE auxiliary losses, soft-capped or scaled logits) takes TRL's own path unchanged.
 
-:class:`AutocastGeneration` runs the trainer's sampling under bfloat16 autocast when ``bf16`` is
+:class:`SharedPrefillGeneration` prefills each distinct prompt once per generation batch (TRL repeats
+every prompt ``G`` times and ``generate`` prefills each copy). :class:`AutocastGeneration` runs the trainer's sampling under bfloat16 autocast when ``bf16`` is
 on, which TRL leaves in float32 on CPU. :class:`StopStringGeneration` ends completions at
 ``algo.stop_strings``, which TRL's transformers path cannot (``generate`` needs the tokenizer for them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -27,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from core.generation import stop_kwargs
+from core.generation import shared_prefill_generate, stop_kwargs
 
-__all__ = ["SharedPrefixLogps", "AutocastGeneration", "StopStringGeneration", "plain_causal_lm", "completion_logps"]
+__all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration", "StopStringGeneration", "plain_causal_lm", "completion_logps"]
 
 #: Completion positions projected through the LM head at once (bounds the logits' memory: 128 x a 49k vocabulary
 #: is 25 MB per (tokens, vocab) tensor; 512 cost a LoRA run 0.3 GB of peak RSS and saved 0.4 s per 512 positions'
@@ -160,17 +161,37 @@ class AutocastGeneration:
 
 
 @contextmanager
-def _generate_with(model: Any, extra: dict[str, Any]) -> Iterator[None]:
-    """Within the block, ``model.generate`` also receives ``extra`` (nothing changes when it is empty)."""
-    if not extra:
-        yield
-        return
+def _generate_via(model: Any, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Iterator[None]:
+    """Within the block, ``model.generate`` is ``wrap(the current model.generate)``."""
+    had_own = "generate" in vars(model)
     generate = model.generate
-    model.generate = lambda *args, **kwargs: generate(*args, **{**extra, **kwargs})
+    model.generate = wrap(generate)
     try:
         yield
     finally:
-        del model.generate  # the instance attribute; the class's method shows through again
+        if had_own:
+            model.generate = generate
+        else:
+            del model.generate  # the instance attribute; the class's method shows through again
+
+
+class SharedPrefillGeneration:
+    """Mixin for TRL's online trainers: each distinct prompt of a generation batch is prefilled once,
+    not once per sample (:func:`core.generation.shared_prefill_generate`)."""
+
+    def _generate_single_turn(self, *args: Any, **kwargs: Any) -> Any:
+        model = self.accelerator.unwrap_model(self.model_wrapped)  # type: ignore[attr-defined]
+
+        def wrap(generate: Callable[..., Any]) -> Callable[..., Any]:
+            def prefilled(*args: Any, **kw: Any) -> Any:
+                if args or kw.get("input_ids") is None or kw.get("attention_mask") is None:
+                    return generate(*args, **kw)
+                return shared_prefill_generate(model, kw.pop("input_ids"), kw.pop("attention_mask"),
+                                               generate=generate, **kw)
+            return prefilled
+
+        with _generate_via(model, wrap):
+            return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
 
 
 class StopStringGeneration:
@@ -192,5 +213,8 @@ class StopStringGeneration:
 
     def _generate_single_turn(self, *args: Any, **kwargs: Any) -> Any:
         model = self.accelerator.unwrap_model(self.model_wrapped)  # type: ignore[attr-defined]
-        with _generate_with(model, stop_kwargs(self.processing_class, self.stop_strings)):  # type: ignore[attr-defined]
+        extra = stop_kwargs(self.processing_class, self.stop_strings)  # type: ignore[attr-defined]
+        if not extra:
+            return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
+        with _generate_via(model, lambda generate: lambda *a, **kw: generate(*a, **{**extra, **kw})):
             return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from transformers import LogitsProcessorList, PreTrainedTokenizerBase
 
-from core.generation import as_completion, inference_mode, render_prompt, stop_kwargs
+from core.generation import as_completion, inference_mode, render_prompt, shared_prefill_generate, stop_kwargs
 
 __all__ = ["Experience", "RolloutEngine", "completion_mask", "position_ids", "collate_episodes"]
 
@@ -130,11 +130,11 @@ class RolloutEngine:
             tok.padding_side = side
         with inference_mode(policy):
             device = policy.device
-            out = policy.generate(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
-                                  max_new_tokens=self.max_new_tokens, num_return_sequences=self.num_generations,
-                                  do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
-                                  pad_token_id=tok.pad_token_id, logits_processor=logits_processor,
-                                  **stop_kwargs(tok, self.stop_strings)).cpu()
+            out = shared_prefill_generate(
+                policy, enc["input_ids"].to(device), enc["attention_mask"].to(device),
+                num_return_sequences=self.num_generations, max_new_tokens=self.max_new_tokens, do_sample=True,
+                temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, pad_token_id=tok.pad_token_id,
+                logits_processor=logits_processor, **stop_kwargs(tok, self.stop_strings)).cpu()
         width = enc["input_ids"].shape[1]
         completion = out[:, width:]
         cmask = completion_mask(completion, self.eos_ids)

@@ -10,7 +10,7 @@ from transformers import Trainer
 from core.algos.base import Algorithm, TrainInputs, trl_common_args, trl_key_problems
 from core.algos.checkpoints import AtomicCheckpoints
 from core.algos.dynamic_sampling import SkipZeroVarianceGroups
-from core.algos.fast_trl import AutocastGeneration, SharedPrefixLogps, StopStringGeneration
+from core.algos.fast_trl import AutocastGeneration, SharedPrefillGeneration, SharedPrefixLogps, StopStringGeneration
 from core.errors import ConfigError, did_you_mean
 
 __all__ = ["GRPO", "RLOO", "rlft_trainer"]
@@ -18,9 +18,10 @@ __all__ = ["GRPO", "RLOO", "rlft_trainer"]
 
 @functools.cache
 def rlft_trainer(trainer_cls: type) -> type:
-    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, dynamic sampling, shared-prefix log-probs,
-    bf16 sampling and stop strings."""
-    mixins = (AtomicCheckpoints, SkipZeroVarianceGroups, StopStringGeneration, AutocastGeneration, SharedPrefixLogps)
+    """TRL's ``trainer_cls`` with rlft's atomic checkpoints, dynamic sampling, stop strings, shared prompt
+    prefills, bf16 sampling and shared-prefix log-probs."""
+    mixins = (AtomicCheckpoints, SkipZeroVarianceGroups, StopStringGeneration, SharedPrefillGeneration,
+              AutocastGeneration, SharedPrefixLogps)
     return type(f"Rlft{trainer_cls.__name__}", (*mixins, trainer_cls),
                 {"__doc__": f"TRL's {trainer_cls.__name__} with rlft's checkpoints and fast paths."})
 
