@@ -7,8 +7,9 @@
     python bench/algos.py --reuse ppo reinforce            # continue a stopped benchmark: read their runs back
 
 Each algorithm runs ``python -m core.run task=sentiment algo=<name>`` in its own process, one after the other,
-with the same ``algo.max_steps`` and each algorithm's defaults otherwise (every one samples
-``algo.prompts_per_step`` x ``algo.num_generations`` = 2 x 8 completions of up to 32 tokens per step), so every
+with the same ``algo.max_steps``, learning rate and KL penalty (:data:`SAME_FOR_ALL`) and each algorithm's
+defaults otherwise (every one samples ``algo.prompts_per_step`` x ``algo.num_generations`` = 2 x 8
+completions of up to 32 tokens per step), so every
 algorithm generates the same number of completions; the bench reads the budget back from each run's
 ``config.yaml`` and stops if it differs. Each run evaluates on the held-out topics before training, every
 ``--every`` steps and after (``eval.every``); ``bench/_probe.py``, loaded into the run as a plugin, records the
@@ -56,10 +57,15 @@ COLORS = {"ppo": "#d62728", "reinforce": "#ff7f0e", "dqn": "#9467bd", "sac": "#8
           "rloo": "#2ca02c"}
 
 
+#: One learning rate and KL penalty for every algorithm (sentiment's settings for any algorithm), not the
+#: ones sentiment.yaml tunes for its default GRPO run (``recommended.with_algo.grpo``).
+SAME_FOR_ALL = ["algo.lr=1e-5", "algo.beta=0.04"]
+
+
 def run_algo(algo: str, steps: int, every: int, extra: list[str], out: Path) -> dict[str, Any]:
     """Train ``algo`` on sentiment in a child process; return its record (:func:`read_record`)."""
     cmd = [sys.executable, "-m", "core.run", "task=sentiment", f"algo={algo}", f"algo.max_steps={steps}",
-           f"eval.every={every}", "eval.interpret=false", "save_model=false", "report_to=[none]",
+           *SAME_FOR_ALL, f"eval.every={every}", "eval.interpret=false", "save_model=false", "report_to=[none]",
            f"output_dir={out}", *extra]
     plugins = ",".join(p for p in (os.environ.get("RLFT_PLUGINS", ""), "_probe") if p)
     path = os.pathsep.join(p for p in (str(ROOT / "bench"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -222,7 +228,7 @@ def summary(records: list[dict[str, Any]], command: str, machine: str, date: str
                 f"`{first['model']}`, full fine-tuning. Every algorithm: {budget['max_steps']} steps x "
                 f"{budget['prompts_per_step']} prompts x {budget['num_generations']} completions = **{total} "
                 f"completions** of up to {budget['max_completion_length']} tokens, its own defaults "
-                f"(`conf/algo/<name>.yaml`) with the task's recommended settings"
+                f"(`conf/algo/<name>.yaml`) with the task's recommended settings and `{' '.join(SAME_FOR_ALL)}`"
                 + (f", and `{' '.join(extra)}`" if extra else "") + ". "
                 f"Held-out evaluation on {first['eval']['prompts']} topics never trained on "
                 f"({'greedy' if not first['eval']['temperature'] else 'sampled'}, up to "

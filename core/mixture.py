@@ -35,11 +35,13 @@ from typing import Any
 import numpy as np
 from datasets import Dataset, concatenate_datasets
 from hydra.core.config_store import ConfigStore
+from hydra.core.object_type import ObjectType
 from omegaconf import OmegaConf, open_dict
 
 from core.config import AlgoConfig, EvalConfig
 from core.errors import ConfigError, DataError, did_you_mean
 from core.evaluate import Evaluation
+from core.plugins import algo_settings_name
 from core.results import conclude
 from core.rewards.checked import CheckedReward, RewardLog
 
@@ -101,14 +103,24 @@ def register_configs(plugins: Any) -> None:
         cs.store(group="tasks", name=name, node=node, package=f"tasks.{name.partition('@')[0]}")
 
 
-def recommended(names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The tasks' ``recommended:`` settings combined: per key, the largest value the tasks need (a task
-    that recommends nothing for the key counts the schema default); for a non-number, the first task's.
+def _task_settings(name: str, algo: str | None) -> dict[str, Any]:
+    """One task's recommended settings: for every algorithm, then (``algo``) those for that algorithm over them."""
+    cs = ConfigStore.instance()
+    node = cs.load(f"task_settings/{name}.yaml").node
+    scoped = f"{algo_settings_name(name, algo)}.yaml" if algo is not None else None
+    if scoped is not None and ObjectType.CONFIG == cs.get_type(f"task_algo_settings/{scoped}"):
+        node = OmegaConf.merge(node, cs.load(f"task_algo_settings/{scoped}").node)
+    return OmegaConf.to_container(node)
+
+
+def recommended(names: Sequence[str], algo: str | None = None) -> dict[str, dict[str, Any]]:
+    """The tasks' ``recommended:`` settings (with ``algo``: including those for that algorithm) combined: per
+    key, the largest value the tasks need (a task that recommends nothing for the key counts the schema
+    default); for a non-number, the first task's.
 
     With qa (``eval.max_new_tokens: 32``) and sentiment (none: default 48), evaluations get 48 tokens.
     """
-    cs = ConfigStore.instance()
-    per_task = [OmegaConf.to_container(cs.load(f"task_settings/{name}.yaml").node) for name in names]
+    per_task = [_task_settings(name, algo) for name in names]
     wanted: dict[tuple[str, str], list[Any]] = {}
     for settings in per_task:
         for section, values in settings.items():
@@ -175,6 +187,9 @@ def expand_overrides(args: Sequence[str], plugins: Any) -> list[str]:
     cs.store(group="task", name=MIXTURE, node=MixtureConfig(name="+".join(n.partition("@")[0] for n in names),
                                                               weights={n.partition("@")[0]: 1.0 for n in names}))
     cs.store(group="task_settings", name=MIXTURE, node=recommended(names), package="_global_")
+    for algo in plugins.algorithms.all_names():  # each algorithm: the tasks' settings for it, combined
+        cs.store(group="task_algo_settings", name=algo_settings_name(MIXTURE, algo), node=recommended(names, algo),
+                 package="_global_")
     out[where:where + 1] = [*(["task=" + MIXTURE] if choice is None else []), f"tasks=[{','.join(names)}]"]
     return out
 

@@ -27,7 +27,7 @@ from core.registry import Registry
 from core.rewards.spec import RewardSpec, as_reward_spec
 
 __all__ = ["ENTRY_POINT_GROUP", "DISABLE_AUTOLOAD_ENV", "PLUGINS_ENV", "PluginFailure", "Plugins", "load_plugins",
-           "register_task_configs"]
+           "register_task_configs", "algo_settings_name"]
 
 log = logging.getLogger("rlft.plugins")
 
@@ -187,25 +187,40 @@ def load_plugins(extra: tuple[object, ...] = ()) -> Plugins:
 
 #: Root config sections a task may recommend settings for (its YAML's ``recommended:`` key).
 RECOMMENDABLE = ("algo", "eval")
+#: Key under ``recommended:`` holding settings for one algorithm only: ``with_algo: {grpo: {algo: {lr: ...}}}``.
+WITH_ALGO = "with_algo"
+
+
+def algo_settings_name(task: str, algo: str) -> str:
+    """The ``task_algo_settings`` option holding ``task``'s recommendations for ``algo`` (``${task}_${algo}``)."""
+    return f"{task}_{algo}"
+
+
+def _check_sections(settings: Any, where: str) -> None:
+    unknown = sorted(set(settings) - set(RECOMMENDABLE))
+    if unknown:
+        raise ValueError(f"{where} may only set {', '.join(RECOMMENDABLE)}, not {unknown[0]!r}")
 
 
 def register_task_configs(plugins: Plugins) -> None:
     """Store each task's schema (merged with its YAML defaults) as Hydra config ``task/<name>@<distribution>``,
     and as ``task/<name>`` too when no other package claims that name; its ``recommended:`` algo/eval
     settings go to ``task_settings/<same name>``, which the root config merges after the chosen algo and
-    before experiments and command-line overrides."""
+    before experiments and command-line overrides; its ``recommended.with_algo.<algo>`` settings go to
+    ``task_algo_settings/<name>_<algo>``, merged after those when that algorithm is chosen."""
     cs = ConfigStore.instance()
     for name in plugins.tasks.all_names():
         cls = plugins.tasks.get(name)
         try:
             node = OmegaConf.structured(cls.config_class)
-            recommended = {}
+            recommended, with_algo = {}, {}
             if cls.config_file:
                 defaults = OmegaConf.load(cls.config_file)
                 recommended = defaults.pop("recommended", None) or {}
-                unknown = sorted(set(recommended) - set(RECOMMENDABLE))
-                if unknown:
-                    raise ValueError(f"recommended: may only set {', '.join(RECOMMENDABLE)}, not {unknown[0]!r}")
+                with_algo = recommended.pop(WITH_ALGO, None) or {}
+                _check_sections(recommended, "recommended:")
+                for algo, settings in with_algo.items():
+                    _check_sections(settings, f"recommended.{WITH_ALGO}.{algo}:")
                 node = OmegaConf.merge(node, defaults)
             node.name = name
         except Exception as exc:
@@ -214,3 +229,6 @@ def register_task_configs(plugins: Plugins) -> None:
         cs.store(group="task", name=name, node=node, provider=plugins.tasks.source(name))
         cs.store(group="task_settings", name=name, node=OmegaConf.create(recommended), package="_global_",
                  provider=plugins.tasks.source(name))
+        for algo, settings in with_algo.items():
+            cs.store(group="task_algo_settings", name=algo_settings_name(name, algo), node=OmegaConf.create(settings),
+                     package="_global_", provider=plugins.tasks.source(name))

@@ -48,6 +48,30 @@ def test_tasks_recommend_settings_that_user_overrides_and_experiments_beat(compo
     assert compose_cfg(["task=codegen", "algo=rloo"]).algo.max_completion_length == 128
 
 
+def test_a_task_may_recommend_settings_for_one_algorithm(compose_cfg):
+    """sentiment tunes its default GRPO run (recommended.with_algo.grpo) over its settings for any algorithm."""
+    def knobs(*overrides):
+        algo = compose_cfg(["task=sentiment", *overrides]).algo
+        return algo.max_steps, algo.lr, algo.beta
+
+    assert knobs() == (16, 2.5e-5, 0.1)
+    assert knobs("algo=rloo") == (48, 1e-5, 0.04)  # another algorithm: only the settings for any
+    assert knobs("algo=dpo")[1] == 5e-6  # DPO keeps its own learning rate
+    assert knobs("algo.lr=3e-5", "algo.max_steps=4") == (4, 3e-5, 0.1)  # your overrides win
+    assert knobs("experiment=debug")[0] == 2  # and experiments
+    assert knobs("task.polarity=negative") == (16, 2.5e-5, 0.1)
+
+
+def test_cfg_job_shows_the_algorithms_recommended_settings():
+    import subprocess
+    import sys
+
+    job = subprocess.run([sys.executable, "-m", "core.run", "task=sentiment", "--cfg", "job"], capture_output=True,
+                         text=True, check=True).stdout
+    algo = job[job.index("\nalgo:"):]
+    assert "  lr: 2.5e-05" in algo and "  beta: 0.1" in algo and "  max_steps: 16" in algo
+
+
 def test_a_task_may_only_recommend_algo_and_eval_settings(tmp_path):
     from core.plugins import Plugins, register_task_configs
     from core.task import Task
@@ -65,6 +89,9 @@ def test_a_task_may_only_recommend_algo_and_eval_settings(tmp_path):
     plugins = Plugins(pluggy.PluginManager("rlft"))
     plugins.tasks.add("bad_recommendation", BadTask, source="tests")
     with pytest.raises(PluginError, match=r"task 'bad_recommendation' .* may only set algo, eval, not 'model'"):
+        register_task_configs(plugins)
+    bad.write_text("recommended:\n  with_algo:\n    grpo: {seed: 3}\n")
+    with pytest.raises(PluginError, match=r"recommended.with_algo.grpo: may only set algo, eval, not 'seed'"):
         register_task_configs(plugins)
 
 
