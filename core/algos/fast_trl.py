@@ -13,9 +13,10 @@ head, full fine-tuning or LoRA, no gradient checkpointing). Anything else (DDP/F
 vision inputs, MoE auxiliary losses, soft-capped or scaled logits) takes TRL's own path unchanged.
 
 :class:`SharedPrefillGeneration` prefills each distinct prompt once per generation batch (TRL repeats
-every prompt ``G`` times and ``generate`` prefills each copy). :class:`AutocastGeneration` runs the trainer's sampling under bfloat16 autocast when ``bf16`` is
-on, which TRL leaves in float32 on CPU. :class:`StopStringGeneration` ends completions at
-``algo.stop_strings``, which TRL's transformers path cannot (``generate`` needs the tokenizer for them).
+every prompt ``G`` times and ``generate`` prefills each copy). :class:`AutocastGeneration` runs the
+trainer's sampling under bfloat16 autocast when ``bf16`` is on, which TRL leaves in float32 on CPU.
+:class:`StopStringGeneration` ends completions at ``algo.stop_strings``, which TRL's transformers path
+cannot (``generate`` needs the tokenizer for them).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from torch.utils.checkpoint import checkpoint
 
 from core.generation import shared_prefill_generate, stop_kwargs
 
-__all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration", "StopStringGeneration", "plain_causal_lm", "completion_logps"]
+__all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration", "StopStringGeneration",
+           "plain_causal_lm", "completion_logps"]
 
 #: Completion positions projected through the LM head at once (bounds the logits' memory: 128 x a 49k vocabulary
 #: is 25 MB per (tokens, vocab) tensor; 512 cost a LoRA run 0.3 GB of peak RSS and saved 0.4 s per 512 positions'
