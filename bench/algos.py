@@ -9,13 +9,12 @@
 Each algorithm runs ``python -m core.run task=sentiment algo=<name>`` in its own process, one after the other,
 with the same ``algo.max_steps``, learning rate and KL penalty (:data:`SAME_FOR_ALL`) and each algorithm's
 defaults otherwise (every one samples ``algo.prompts_per_step`` x ``algo.num_generations`` = 2 x 8
-completions of up to 32 tokens per step), so every
-algorithm generates the same number of completions; the bench reads the budget back from each run's
-``config.yaml`` and stops if it differs. Each run evaluates on the held-out topics before training, every
-``--every`` steps and after (``eval.every``); ``bench/_probe.py``, loaded into the run as a plugin, records the
-held-out mean compound (VADER, signed towards the target polarity: the task's headline) and on-target
-fraction with their 95% intervals at every evaluation, and the training time up to it with the evaluations
-taken out.
+completions of up to 32 tokens per step), so every algorithm generates the same number of completions; the
+bench reads the budget back from each run's ``config.yaml`` and stops if it differs. Each run evaluates on the
+held-out topics before training, every ``--every`` steps and after (``eval.every``); ``bench/_probe.py``,
+loaded into the run as a plugin, records the held-out mean compound (VADER, signed towards the target
+polarity: the task's headline) and on-target fraction with their 95% intervals at every evaluation, and the
+training time up to it with the evaluations taken out.
 
 It writes ``algos.md`` (the table, the budget, the machine, the issue's two targets), ``algos.png`` (both
 metrics against completions generated and against training time) and ``algos.json`` into ``--out``
