@@ -101,7 +101,7 @@ def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Ev
     prompts = [after.prompts[p] for after in afters for p, idx in enumerate(after.groups) for _ in idx]
     texts = [text for after in afters for text in after.completions]
     completions = [as_completion(p, t) for p, t in zip(prompts, texts)]
-    shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions, base=base or None)
+    shifts = token_shifts(policy, tokenizer, ctx.reference_model, prompts, completions, base=base)
     picks = sorted(random.Random(ctx.cfg.seed).sample(range(len(shifts)), min(views, len(shifts))))
     return {"top": top_changes(shifts),
             "samples": [{"prompt": prompt_text(prompts[i]), "completion": texts[i],
