@@ -182,6 +182,24 @@ def test_evaluator_reports_all_metrics():
     assert 0 < m["rouge1"] < 100 and 0 <= m["bleu"] < 100 and 0 < m["chrf"] < 100
 
 
+def test_corpus_scores_of_any_resample_match_sacrebleu():
+    """BLEU and chrF keep each sentence's match counts; a bootstrap resample (duplicates included, references
+    padded by repetition) scores exactly as sacrebleu's own corpus functions score that subset."""
+    import sacrebleu
+
+    items = generate_items(12, seed=1)
+    texts = [i["reference"].replace(" the ", " a ") if n % 2 else i["headline"] for n, i in enumerate(items)]
+    refs = [[i["reference"]] if n % 3 else [i["reference"], i["headline_reference"]] for n, i in enumerate(items)]
+    metrics = news_metrics(["p"] * len(texts), texts, references=refs, facts=[i["facts"] for i in items])
+    for key, corpus_score in (("bleu", sacrebleu.corpus_bleu), ("chrf", sacrebleu.corpus_chrf)):
+        for rows in ([0, 0, 3, 5, 5, 5, 11], list(range(12)), [7]):
+            streams = [[refs[r][min(k, len(refs[r]) - 1)] for r in rows] for k in range(2)]
+            expected = corpus_score([texts[r] for r in rows], streams).score
+            corpus = metrics[key]
+            assert corpus.aggregate([corpus.items[r] for r in rows]) == pytest.approx(expected, abs=1e-9), (key, rows)
+    assert news_metrics([], [], references=[], facts=[])["bleu"].value() == 0.0
+
+
 # --- built-in generator -------------------------------------------------------------------
 
 

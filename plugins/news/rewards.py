@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from core import Corpus, RewardError, completion_text, evaluator, reward
 from plugins.news.facts import contradictions, coverage
 
@@ -119,16 +121,22 @@ def number_contradiction(prompts: Sequence[Any], completions: Sequence[Any], fac
     return out
 
 
-def _corpus_score(kind: str, items: Sequence[tuple[str, list[str]]]) -> float:
-    """Corpus BLEU or chrF (sacrebleu) of ``(text, references)`` items; references padded by repetition."""
+def _corpus_metric(kind: str, pairs: Sequence[tuple[str, list[str]]]) -> Corpus:
+    """Corpus BLEU or chrF (sacrebleu) of ``(text, references)`` pairs, references padded by repetition, kept as
+    each sentence's match counts: any subset's score is one sum and one formula, as in sacrebleu's own paired
+    bootstrap (``sacrebleu.significance``), so resampling never re-tokenises the corpus."""
     sacrebleu = require("sacrebleu", "sacrebleu", "evaluator 'news'")
-    if not items:
-        return 0.0
-    texts = [t for t, _ in items]
-    width = max(len(r) for _, r in items)
-    streams = [[r[min(i, len(r) - 1)] for _, r in items] for i in range(width)]
-    score = sacrebleu.corpus_bleu if kind == "bleu" else sacrebleu.corpus_chrf
-    return float(score(texts, streams).score)
+    metric = sacrebleu.BLEU() if kind == "bleu" else sacrebleu.CHRF()
+    rows = []
+    if pairs:
+        width = max(len(r) for _, r in pairs)
+        streams = [[r[min(i, len(r) - 1)] for _, r in pairs] for i in range(width)]
+        rows = [np.asarray(s) for s in metric._extract_corpus_statistics([t for t, _ in pairs], streams)]
+    return Corpus(rows, functools.partial(_score_from_stats, metric))
+
+
+def _score_from_stats(metric: Any, rows: Sequence[np.ndarray]) -> float:
+    return float(metric._compute_score_from_stats(np.sum(rows, axis=0)).score) if len(rows) else 0.0
 
 
 def _contradicted_share(counts: Sequence[tuple[int, int]]) -> float:
@@ -141,14 +149,13 @@ def news_metrics(prompts: Sequence[Any], completions: Sequence[Any], references:
                  facts: Sequence[Any] | None = None, **_: Any) -> dict[str, Any]:
     """ROUGE-1/2/L F, fact coverage, contradiction rate and length per completion; corpus BLEU,
     chrF (sacrebleu) and the share of contradicted numbers. All but ``words`` on a 0-100 scale."""
-    require("sacrebleu", "sacrebleu", "evaluator 'news'")  # fail now, not when the corpus score is first read
     texts = [completion_text(c) for c in completions]
     refs = [_refs(r) for r in references or []]
     rouges = [rouge_f(t, r) for t, r in zip(texts, refs)]
     pairs = list(zip(texts, refs))
     metrics: dict[str, Any] = {k: [100 * s[k] for s in rouges] for k in ROUGE_VARIANTS}
-    metrics["bleu"] = Corpus(pairs, functools.partial(_corpus_score, "bleu"))
-    metrics["chrf"] = Corpus(pairs, functools.partial(_corpus_score, "chrf"))
+    metrics["bleu"] = _corpus_metric("bleu", pairs)
+    metrics["chrf"] = _corpus_metric("chrf", pairs)
     if facts is not None:
         counts = [contradictions(list(f or []), t) for t, f in zip(texts, facts)]
         metrics["fact_coverage"] = [100 * coverage(list(f or []), t) for t, f in zip(texts, facts)]
