@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from core.config import register_schemas
 from core.errors import ConfigError, RlftError, did_you_mean
 from core.plugins import Plugins, load_plugins, register_task_configs
 
-__all__ = ["CONF_DIR", "discover", "group_choices", "preflight", "report_errors"]
+__all__ = ["CONF_DIR", "discover", "exit_with_help", "group_choices", "preflight", "report_errors"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("task", "algo", "model", "experiment")
@@ -151,6 +152,13 @@ def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
 
         check_config(cfg, plugins, _run_dir(cfg, args))
     return cfg
+
+
+def exit_with_help(argv: Sequence[str], usage: str | None) -> None:
+    """Print ``usage`` (a command module's docstring) and exit 0 when ``argv`` asks for ``-h``/``--help``."""
+    if "-h" in argv or "--help" in argv:
+        print(inspect.cleandoc(usage or ""))
+        raise SystemExit(0)
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

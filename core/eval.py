@@ -23,7 +23,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from core.cli import discover, preflight, report_errors
+from core.cli import discover, exit_with_help, preflight, report_errors
 from core.context import RunContext
 from core.evaluate import Evaluation, compare, evaluate
 from core.language import BaseModelScorer
@@ -107,8 +107,10 @@ def print_side_by_side(doc: dict[str, Any], file: Any = None) -> None:
 @report_errors
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Entry point of ``python -m core.eval``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    exit_with_help(argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    overrides, models = split_argv(list(sys.argv[1:] if argv is None else argv))
+    overrides, models = split_argv(argv)
     cfg = preflight(overrides, discover())
     if not any(o.startswith("output_dir=") for o in overrides):
         cfg.output_dir = f"outputs/eval/{cfg.task.name}/{time.strftime('%Y-%m-%d_%H-%M-%S')}"

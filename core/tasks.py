@@ -1,8 +1,13 @@
-"""``python -m core.tasks``: list every discovered task with its package, rewards and evaluators."""
+"""``python -m core.tasks``: list every discovered task with its package, rewards and evaluators.
+
+    python -m core.tasks    # one row per task, its one-line description under it
+"""
 
 from __future__ import annotations
 
-from core.cli import discover, preflight, report_errors
+import sys
+
+from core.cli import discover, exit_with_help, preflight, report_errors
 
 __all__ = ["task_table", "main"]
 
@@ -21,8 +26,9 @@ def task_table() -> list[dict[str, str]]:
 
 
 @report_errors
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print the task table (plugins that failed to load are reported as warnings)."""
+    exit_with_help(sys.argv[1:] if argv is None else argv, __doc__)
     rows = task_table()
     columns = ["task", "package", "rewards", "evaluators"]
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) if rows else len(c) for c in columns}

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from core.cli import discover, report_errors
+from core.cli import discover, exit_with_help, report_errors
 from core.rewards.spec import RewardSpec
 
 __all__ = ["reward_args", "describe", "main"]
@@ -60,7 +60,9 @@ def describe(plugins: Any, names: Sequence[str] = ()) -> str:
 @report_errors
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the listing."""
-    print(describe(discover(), list(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    exit_with_help(argv, __doc__)
+    print(describe(discover(), argv))
 
 
 if __name__ == "__main__":
