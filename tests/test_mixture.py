@@ -33,12 +33,13 @@ def test_two_tasks_compose_each_under_its_own_key(plugins):
 def test_recommended_settings_take_the_largest_and_overrides_win(plugins):
     both = preflight(TWO, plugins)
     # qa recommends 32 evaluation tokens, sentiment none (the default 48): the longer wins; sentiment's KL too
-    assert (both.algo.max_steps, both.algo.beta, both.eval.max_new_tokens) == (48, 0.1, 48)
-    assert both.algo.lr == 2.5e-5  # sentiment's settings for GRPO (recommended.with_algo) take part
+    assert (both.algo.max_steps, both.algo.beta, both.eval.max_new_tokens) == (16, 0.1, 48)
+    assert both.algo.lr == 2.5e-5  # both tasks' settings for GRPO (recommended.with_algo) take part
     rloo = preflight([*TWO, "algo=rloo"], plugins)
     assert (rloo.algo.max_steps, rloo.algo.lr, rloo.algo.beta) == (48, 1e-5, 0.04)  # only those for any algorithm
-    news = preflight(["task=[qa,news]", "output_dir=unused"], plugins)  # nothing left over from the last mixture
-    assert (news.algo.lr, news.algo.beta) == (1e-5, 0.0)
+    # nothing left over from the last mixture's settings for RLOO (sentiment's KL 0.04)
+    other = preflight(["task=[qa,codegen]", "algo=rloo", "output_dir=unused"], plugins)
+    assert (other.algo.lr, other.algo.beta) == (1e-5, 0.0)
     code = preflight(["task=[qa,codegen]", "output_dir=unused"], plugins)
     assert (code.algo.max_completion_length, code.eval.max_new_tokens) == (128, 256)
     assert preflight(["task=[qa,codegen]", "algo.max_completion_length=64", "output_dir=unused"],
