@@ -128,7 +128,6 @@ def test_cli_refuses_before_creating_anything(tmp_path):
     assert "Traceback" not in proc.stderr and not run_dir.exists()
 
 
-
 @pytest.mark.parametrize("module,flag", [("core.eval", "--help"), ("core.tasks", "-h"), ("core.rewards.__main__", "--help")])
 def test_commands_print_their_usage_and_do_nothing_else(module, flag, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # core.eval would write outputs/eval/... here
@@ -138,6 +137,7 @@ def test_commands_print_their_usage_and_do_nothing_else(module, flag, tmp_path, 
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and out.startswith(f"``python -m {module.removesuffix('.__main__')}``"), out
     assert "TASK" not in out and not list(tmp_path.iterdir())  # no table, no evaluation, nothing written
+
 
 @pytest.mark.parametrize("override,expected", [
     ("task.data.limit=0", "task.data.limit=0: must be null (all rows) or an integer >= 1"),
