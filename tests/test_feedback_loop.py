@@ -87,6 +87,22 @@ def test_generate_pairs_and_simulated_rater(tmp_path, plugins):
     assert sum(counts.values()) == 4 and len(store.judgements()) == 4
 
 
+def test_pair_generation_is_seeded(tmp_path):
+    from core.feedback.pairs import FeedbackSettings, generate_pairs, load_task
+
+    cfg, ctx, splits = load_task(["task=qa", "model=tiny"])
+
+    def pairs(seed: int, db: str) -> list[tuple[str, str]]:
+        store = Store(tmp_path / db)
+        settings = FeedbackSettings(pairs=4, batch_size=2, max_new_tokens=8, seed=seed)
+        generate_pairs(cfg, ctx, splits["train"], settings, store)
+        return [(store.pair(i)["completion_a"], store.pair(i)["completion_b"]) for i in range(1, 5)]
+
+    first = pairs(0, "a.db")
+    assert pairs(0, "b.db") == first  # the same seed samples the same pairs
+    assert pairs(1, "c.db") != first
+
+
 def test_dpo_runs_through_core_run(prefs, compose_cfg, tmp_path):
     from core.run import run
 

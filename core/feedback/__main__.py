@@ -59,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--model-b", default=None, help="second model for side B (default: sample the model twice)")
         p.add_argument("--max-new-tokens", type=int, default=48)
         p.add_argument("--temperature", type=float, default=0.9)
+        p.add_argument("--seed", type=int, default=0, help="seed of the sampled pairs (same seed, same pairs)")
 
     serve = sub.add_parser("serve", help="start the rating web app")
     gen_args(serve)
@@ -138,7 +139,7 @@ def _settings(a: argparse.Namespace):  # -> FeedbackSettings
     if a.pairs < 1:
         raise ConfigError(f"--pairs={a.pairs} must be >= 1")
     return FeedbackSettings(pairs=a.pairs, max_new_tokens=a.max_new_tokens, temperature=a.temperature,
-                            model_b=a.model_b)
+                            model_b=a.model_b, seed=a.seed)
 
 
 def serve(a: argparse.Namespace) -> None:

@@ -31,6 +31,7 @@ class FeedbackSettings:
     max_new_tokens: int = 48
     temperature: float = 0.9
     model_b: str | None = None
+    seed: int = 0  # each batch samples from seed + its first row: same seed, model and prompts give the same pairs
 
 
 def single_task(overrides: list[str]) -> None:
@@ -79,6 +80,8 @@ def generate_pairs(cfg: Any, ctx: Any, split: Any, settings: FeedbackSettings, s
     """Generate up to ``settings.pairs`` pairs from ``split`` into ``store``; returns how many were added.
 
     ``on_batch`` is called after each stored batch (the simulated rater judges it there)."""
+    import torch
+
     from core.generation import as_completion, generate
     from core.models import load_model
     from core.rewards.spec import completion_text, prompt_text
@@ -98,6 +101,7 @@ def generate_pairs(cfg: Any, ctx: Any, split: Any, settings: FeedbackSettings, s
         rows = split.select(range(start, min(n, start + settings.batch_size)))
         prompts = list(rows["prompt"])
         kw = dict(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature, desc="pairs")
+        torch.manual_seed(settings.seed + start)
         if model_b is None:
             texts = generate(model, tokenizer, prompts, num_samples=2, **kw)
             a, b = texts[0::2], texts[1::2]
