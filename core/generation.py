@@ -12,7 +12,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode"]
+__all__ = ["render_prompt", "generate", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode",
+           "cache_name", "is_checkpointing"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
@@ -40,8 +41,7 @@ class inference_mode:  # noqa: N801 - used as a context manager like torch.infer
     def __enter__(self) -> PreTrainedModel:
         m = self.model
         self.was_training = m.training
-        flag = "is_activation_checkpointing" if hasattr(type(m), "is_activation_checkpointing") else "is_gradient_checkpointing"
-        self.was_checkpointing = bool(getattr(m, flag, False))
+        self.was_checkpointing = is_checkpointing(m)
         self.use_cache = getattr(m.config, "use_cache", True)
         if self.was_checkpointing:
             m.gradient_checkpointing_disable()
@@ -74,6 +74,19 @@ def _prefills_shared(model: Any, kwargs: dict[str, Any]) -> bool:
 
 
 @torch.no_grad()
+def is_checkpointing(model: Any) -> bool:
+    """Whether activation (gradient) checkpointing is on: ``is_activation_checkpointing`` in transformers 5
+    (``is_gradient_checkpointing`` is its deprecated alias), ``is_gradient_checkpointing`` before."""
+    flag = "is_activation_checkpointing" if hasattr(type(model), "is_activation_checkpointing") else "is_gradient_checkpointing"
+    return bool(getattr(model, flag, False))
+
+
+def cache_name(function: Callable[..., Any]) -> str:
+    """The KV-cache keyword (and output field) of a model's ``forward`` or ``prepare_inputs_for_generation``:
+    ``cache`` in transformers 5 (where ``past_key_values`` is a deprecated alias), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(function).parameters else "past_key_values"
+
+
 def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                             num_return_sequences: int = 1, generate: Callable[..., Any] | None = None,
                             **kwargs: Any) -> torch.Tensor:
@@ -100,8 +113,8 @@ def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, att
     prefill = model(input_ids=input_ids[first, :-1], attention_mask=mask, use_cache=True, logits_to_keep=1,
                     position_ids=(mask.cumsum(-1) - 1).clamp(min=0))  # as generate numbers left-padded rows
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT forwards the cache as given
-    name = "cache" if "cache" in inspect.signature(lm.prepare_inputs_for_generation).parameters else "past_key_values"
-    cache = getattr(prefill, name)  # transformers 5 calls it ``cache``, 4.x ``past_key_values``
+    name = cache_name(lm.prepare_inputs_for_generation)
+    cache = getattr(prefill, name)
     cache.batch_select_indices(inverse)
     return generate(input_ids=input_ids, attention_mask=attention_mask, **{name: cache}, **kwargs)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from core.generation import inference_mode, render_prompt
+from core.generation import cache_name, inference_mode, render_prompt
 from core.rewards.spec import completion_text
 
 __all__ = ["ScoredCompletion", "encode_pair", "score_completions"]
@@ -99,7 +99,8 @@ def _score_shared_prompt(model: Any, prompt: list[int], completions: list[list[i
     device = model.device
     first = model(input_ids=torch.tensor([prompt], device=device), use_cache=True, logits_to_keep=1)
     head = first.logits[0, -1].float().log_softmax(-1)  # predicts each completion's first token
-    cache = first.past_key_values
+    name = cache_name(model.forward)
+    cache = getattr(first, name)
     cache.batch_repeat_interleave(len(completions))
     width = max(len(c) for c in completions)
     ids = torch.full((len(completions), width), pad_id, dtype=torch.long)
@@ -110,7 +111,7 @@ def _score_shared_prompt(model: Any, prompt: list[int], completions: list[list[i
         mask[row, len(prompt):len(prompt) + len(c)] = 1
     positions = torch.arange(len(prompt), len(prompt) + width).expand(len(completions), width)
     logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                   past_key_values=cache, use_cache=True).logits
+                   use_cache=True, **{name: cache}).logits
     out = []
     for row, c in enumerate(completions):
         lps = [head[c[0]].item()]

@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import torch
 from datasets import Dataset
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback, TrainingArguments
 
 from core.config import AlgoConfig
 from core.errors import ConfigError, did_you_mean
 
 __all__ = ["Algorithm", "TrainInputs", "world_size", "per_device_batch_size", "bf16_supported", "use_cpu",
-           "trl_common_args", "trl_key_problems"]
+           "trl_common_args", "trl_key_problems", "checkpointing_arg"]
 
 
 @dataclass
@@ -96,6 +96,13 @@ def use_cpu(bf16: bool) -> bool:
     return not torch.accelerator.is_available() or (bf16 and not torch.cuda.is_available())
 
 
+def checkpointing_arg(on: bool) -> dict[str, bool]:
+    """``TrainingArguments``' activation checkpointing switch under its current name (transformers 5 renamed
+    ``gradient_checkpointing``, which now warns, to ``activation_checkpointing``)."""
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+
+
 def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
     """Keyword arguments shared by TRL's online RL configs (GRPOConfig, RLOOConfig)."""
     args: dict[str, Any] = dict(
@@ -120,7 +127,7 @@ def trl_common_args(cfg: AlgoConfig, inputs: TrainInputs) -> dict[str, Any]:
         save_strategy="steps" if cfg.save_steps > 0 else "no",
         save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
         bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
-        gradient_checkpointing=cfg.gradient_checkpointing,
+        **checkpointing_arg(cfg.gradient_checkpointing),
         reward_weights=list(inputs.reward_weights),
         report_to=list(inputs.report_to or ["none"]),
         seed=inputs.seed,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from omegaconf import MISSING
 from transformers import Trainer
 
-from core.algos.base import Algorithm, TrainInputs, bf16_supported, use_cpu
+from core.algos.base import Algorithm, TrainInputs, bf16_supported, checkpointing_arg, use_cpu
 from core.algos.checkpoints import AtomicCheckpoints
 from core.config import AlgoConfig
 from core.errors import ConfigError
@@ -61,7 +61,7 @@ class DPO(Algorithm):
             optim=cfg.optim, logging_steps=cfg.logging_steps, save_strategy="steps" if cfg.save_steps > 0 else "no",
             save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
             bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16,
-            gradient_checkpointing=cfg.gradient_checkpointing, report_to=list(inputs.report_to or ["none"]),
+            **checkpointing_arg(cfg.gradient_checkpointing), report_to=list(inputs.report_to or ["none"]),
             seed=inputs.seed, dataloader_pin_memory=False)
         args["use_cpu"] = use_cpu(args["bf16"])  # real DDP over gloo on CPU-only machines, as for the others
         args.update(dict(cfg.trl))

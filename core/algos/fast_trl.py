@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from core.generation import shared_prefill_generate, stop_kwargs
+from core.generation import cache_name, is_checkpointing, shared_prefill_generate, stop_kwargs
 
 __all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration", "StopStringGeneration",
            "plain_causal_lm", "completion_logps"]
@@ -54,7 +54,7 @@ def plain_causal_lm(model: Any) -> Any | None:
         return None
     if not isinstance(lm.get_output_embeddings(), torch.nn.Linear):
         return None
-    if lm.training and getattr(lm, "is_gradient_checkpointing", False):  # no KV cache under checkpointing
+    if lm.training and is_checkpointing(lm):  # no KV cache under checkpointing
         return None
     if not hasattr(lm, getattr(lm, "base_model_prefix", "")):
         return None
@@ -108,13 +108,14 @@ def _shared_prefix_pass(lm: Any, prompt_ids: torch.Tensor, prompt_mask: torch.Te
     u_mask = prompt_mask[first]
     prompt_out = decoder(input_ids=prompt_ids[first], attention_mask=u_mask,
                          position_ids=(u_mask.cumsum(-1) - 1).clamp(min=0), use_cache=True)
-    cache = prompt_out.past_key_values
+    name = cache_name(decoder.forward)
+    cache = getattr(prompt_out, name)
     cache.batch_select_indices(inverse)
     last = prompt_out.last_hidden_state[inverse, -1:]  # left padding: the last position is a real token
     length = completion_ids.size(1)
     positions = prompt_mask.sum(-1, keepdim=True) + torch.arange(length, device=key.device)
     completion_out = decoder(input_ids=completion_ids, attention_mask=torch.cat([prompt_mask, completion_mask], 1),
-                             position_ids=positions, past_key_values=cache, use_cache=True)
+                             position_ids=positions, use_cache=True, **{name: cache})
     hidden = torch.cat([last, completion_out.last_hidden_state[:, :-1]], dim=1)
     mask = completion_mask.bool()
     logps, entropy = completion_logps(hidden[mask], lm.get_output_embeddings(), completion_ids[mask], temperature,
