@@ -23,10 +23,14 @@ from pathlib import Path
 from _common import machine_line, run_child
 
 #: name -> overrides: full fine-tuning and LoRA, each as configured, with gradient accumulation 4 (``-ga4``:
-#: a quarter of the completions' activations at a time) and with gradient checkpointing (``-gc``).
+#: a quarter of the completions' activations at a time), with gradient checkpointing (``-gc``) and with
+#: bitsandbytes' 8-bit AdamW (``-8bit``: a quarter of the optimizer state).
 VARIANTS = {
     "full": [],
     "full-ga4": ["algo.gradient_accumulation_steps=4"],
+    "full-8bit": ["algo.optim=adamw_8bit"],
+    "full-ga2-8bit": ["algo.gradient_accumulation_steps=2", "algo.optim=adamw_8bit"],
+    "full-ga4-8bit": ["algo.gradient_accumulation_steps=4", "algo.optim=adamw_8bit"],
     "full-gc": ["algo.gradient_checkpointing=true"],
     "lora": ["model.peft=lora"],
     "lora-ga4": ["model.peft=lora", "algo.gradient_accumulation_steps=4"],

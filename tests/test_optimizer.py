@@ -42,6 +42,16 @@ def test_algo_optim_reaches_the_optimizer(compose_cfg, tiny_model, tmp_path, alg
     assert isinstance(_trained_optimizer(compose_cfg, tiny_model, tmp_path / "ada", algo, "adafactor"), Adafactor)
 
 
+def test_8bit_adamw_keeps_its_moments_in_one_byte_each(compose_cfg, tiny_model, tmp_path):
+    """news and dialogue recommend ``adamw_8bit`` (bitsandbytes, CPU included) to fit their runs in 4 GB."""
+    optimizer = _trained_optimizer(compose_cfg, tiny_model, tmp_path, "grpo", "adamw_8bit")
+    assert type(optimizer).__module__.startswith("bitsandbytes")
+    # tensors under 4096 values and (transformers' rule) the token embeddings keep float32 moments
+    embedding_shape = tiny_model[0].get_input_embeddings().weight.shape
+    large = [s for p, s in optimizer.state.items() if p.numel() >= 4096 and p.shape != embedding_shape]
+    assert large and all(s["state1"].dtype == s["state2"].dtype == torch.uint8 for s in large)
+
+
 def test_unknown_optimizer_is_refused_before_loading(compose_cfg, plugins):
     from core.validate import validate
 
