@@ -97,13 +97,14 @@ def measure(overrides: list[str], steps: int, variant: str) -> dict[str, Any]:
                          callbacks=[], peft_config=lora_config(cfg.model), report_to=["none"])
     import core.algos.trl_online as online
 
-    fast = online.rlft_trainer
-    if variant == "trl":  # the bare TRL trainer class, for this build only
+    fast, configured = online.rlft_trainer, online.configured
+    if variant == "trl":  # the bare TRL trainer class, without rlft's settings on it, for this build only
         online.rlft_trainer = lambda trainer_cls: trainer_cls
+        online.configured = lambda trainer, cfg: trainer
     try:
         trainer = algorithm.build_trainer(inputs)
     finally:
-        online.rlft_trainer = fast
+        online.rlft_trainer, online.configured = fast, configured
     assert (type(trainer).__name__.startswith("Rlft")) == (variant == "rlft"), type(trainer)
     timer = PhaseTimer(trainer)
     trainer.add_callback(timer)
