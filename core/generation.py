@@ -8,12 +8,12 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, StopStringCriteria
 
 from core.errors import ConfigError
 
 __all__ = ["render_prompt", "generate", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode",
-           "cache_name", "is_checkpointing"]
+           "cache_name", "is_checkpointing", "compacting_generate", "COMPACT_EVERY"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
@@ -90,33 +90,105 @@ def cache_name(function: Callable[..., Any]) -> str:
 def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                             num_return_sequences: int = 1, generate: Callable[..., Any] | None = None,
                             **kwargs: Any) -> torch.Tensor:
-    """``model.generate`` on left-padded prompts, running each distinct prompt's prefill once.
+    """``model.generate`` on left-padded prompts, running each distinct prompt's prefill once and
+    dropping finished rows as it goes.
 
     ``generate`` prefills every row (and each of ``num_return_sequences`` copies) on its own, so a
     GRPO group of 8 samples of one prompt costs 8 prompt passes. Here the distinct prompts (all but
     their last token) run once, their key/value cache is copied to every row, and ``generate``
-    continues from it: same positions, masks and sampling. Models or options this cannot serve
-    (encoder-decoders, static caches, extra tensor inputs such as images) go to ``generate`` as is.
-    ``generate``: the generate function to call (default ``model.generate``).
+    continues from it: same positions, masks and sampling. Decoding then goes on in chunks of
+    :data:`COMPACT_EVERY` tokens without the rows that have ended (:func:`compacting_generate`).
+    Models or options this cannot serve (encoder-decoders, static caches, extra tensor inputs such as
+    images) go to ``generate`` as is. ``generate``: the generate function to call (default ``model.generate``).
     """
     generate = generate or model.generate
     if num_return_sequences > 1:
         input_ids = input_ids.repeat_interleave(num_return_sequences, 0)
         attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
+    if not _prefills_shared(model, kwargs):
+        return generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
     key = input_ids.masked_fill(attention_mask == 0, -1)
     unique, inverse = torch.unique(key, dim=0, return_inverse=True)
-    if input_ids.size(1) < 2 or unique.size(0) == key.size(0) or not _prefills_shared(model, kwargs):
-        return generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-    rows = torch.arange(key.size(0), device=key.device)
-    first = torch.full((unique.size(0),), key.size(0), device=key.device).scatter_reduce(0, inverse, rows, "amin")
-    mask = attention_mask[first, :-1]
-    prefill = model(input_ids=input_ids[first, :-1], attention_mask=mask, use_cache=True, logits_to_keep=1,
-                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0))  # as generate numbers left-padded rows
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT forwards the cache as given
     name = cache_name(lm.prepare_inputs_for_generation)
-    cache = getattr(prefill, name)
-    cache.batch_select_indices(inverse)
-    return generate(input_ids=input_ids, attention_mask=attention_mask, **{name: cache}, **kwargs)
+    cache = None
+    if input_ids.size(1) >= 2 and unique.size(0) < key.size(0):
+        rows = torch.arange(key.size(0), device=key.device)
+        first = torch.full((unique.size(0),), key.size(0), device=key.device).scatter_reduce(0, inverse, rows, "amin")
+        mask = attention_mask[first, :-1]
+        prefill = model(input_ids=input_ids[first, :-1], attention_mask=mask, use_cache=True, logits_to_keep=1,
+                        position_ids=(mask.cumsum(-1) - 1).clamp(min=0))  # as generate numbers left-padded rows
+        cache = getattr(prefill, name)
+        cache.batch_select_indices(inverse)
+    return compacting_generate(model, input_ids, attention_mask, generate, cache_kwarg=name, cache=cache, **kwargs)
+
+
+#: Decoding steps between two compactions of the batch (:func:`compacting_generate`; 0: never compact).
+COMPACT_EVERY = 16
+
+
+def _end_ids(model: Any, kwargs: dict[str, Any]) -> tuple[set[int], Any]:
+    """The token ids that end a row (EOS and pad) and the generation config in force."""
+    config = kwargs.get("generation_config") or getattr(model, "generation_config", None)
+    ids: set[int] = set()
+    for value in (kwargs.get("eos_token_id", getattr(config, "eos_token_id", None)),
+                  kwargs.get("pad_token_id", getattr(config, "pad_token_id", None))):
+        ids.update([value] if isinstance(value, int) else list(value or []))
+    return ids, config
+
+
+def compacting_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                        generate: Callable[..., Any], cache_kwarg: str, cache: Any = None,
+                        every: int | None = None, **kwargs: Any) -> torch.Tensor:
+    """``generate`` that stops computing rows once they have ended.
+
+    ``generate`` runs a batch until its longest row ends, so with sampled lengths (a 40-token answer
+    beside a 256-token ramble) most of the batch computes padding. Here it runs ``every`` tokens at a
+    time; rows that ended (EOS or pad, or text ending with one of ``stop_strings``) leave the batch and
+    the rest continue from their trimmed key/value cache. The result is ``generate``'s: each row's
+    tokens, finished rows padded with the pad token to the longest row. A row that samples the pad
+    token counts as ended (rlft's completion masks end there too). Beam search, ``min_new_tokens``,
+    returned scores or streamers, or an unknown length limit run as one ``generate`` call.
+    """
+    every = COMPACT_EVERY if every is None else every
+    end_ids, config = _end_ids(model, kwargs)
+    limit = kwargs.pop("max_new_tokens", None) or getattr(config, "max_new_tokens", None)
+    plain = (not every or not limit or limit <= every or not end_ids or (getattr(config, "num_beams", None) or 1) > 1
+             or any(kwargs.get(k) for k in ("num_beams", "min_new_tokens", "return_dict_in_generate",
+                                            "output_scores", "output_logits", "streamer"))
+             or getattr(config, "min_new_tokens", None) or getattr(config, "return_dict_in_generate", False))
+    if cache is not None:
+        kwargs[cache_kwarg] = cache
+    if plain:
+        length = {"max_new_tokens": limit} if limit else {}
+        return generate(input_ids=input_ids, attention_mask=attention_mask, **length, **kwargs)
+    stop_strings = kwargs.get("stop_strings") or getattr(config, "stop_strings", None)
+    stopped = (StopStringCriteria(kwargs["tokenizer"], stop_strings)
+               if stop_strings and kwargs.get("tokenizer") is not None else None)
+    pad = min(end_ids) if (p := kwargs.get("pad_token_id", getattr(config, "pad_token_id", None))) is None else p
+    rows = torch.arange(input_ids.size(0), device=input_ids.device)
+    out, ends = input_ids, torch.tensor(sorted(end_ids), device=input_ids.device)
+    done = 0
+    while rows.numel() and done < limit:
+        step = min(every, limit - done)
+        result = generate(input_ids=out[rows], attention_mask=attention_mask[rows], max_new_tokens=step,
+                          return_dict_in_generate=True, **kwargs)
+        seqs, made = result.sequences, result.sequences.size(1) - out.size(1)
+        grown = torch.full((out.size(0), out.size(1) + made), pad, dtype=out.dtype, device=out.device)
+        grown[:, :out.size(1)] = out
+        grown[rows] = seqs
+        ended = torch.isin(seqs[:, out.size(1):], ends).any(1) | (made < step)
+        if stopped is not None and made:
+            ended |= stopped(seqs, None)
+        out, done = grown, done + made
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(attention_mask.size(0), made)], 1)
+        keep = (~ended).nonzero().flatten()
+        rows = rows[keep]
+        if rows.numel() and done < limit:
+            cache = getattr(result, cache_kwarg)
+            cache.batch_select_indices(keep)
+            kwargs[cache_kwarg] = cache
+    return out
 
 
 @torch.no_grad()

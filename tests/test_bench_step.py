@@ -18,7 +18,7 @@ def test_step_breakdown_times_bare_trl_and_rlft_side_by_side():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     header = next(line for line in out.splitlines() if line.startswith("phase (s/step)"))
-    assert header.split()[2:] == ["trl", "rlft"]
+    assert header.split()[2:] in (["trl", "rlft"], ["trl", "rlft", "bf16"])  # rlft's bf16 where the CPU has it
     for phase in ("generation", "reward", "backward", "optimizer", "step"):
         row = next(line for line in out.splitlines() if line.startswith(phase))
         assert len(re.findall(r"-?\d+\.\d\d", row)) == 2, row
