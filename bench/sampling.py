@@ -1,10 +1,11 @@
-"""Sampled evaluation with and without dropping finished rows, side by side in one run.
+"""Sampled evaluation with and without dropping finished rows (and under bf16 autocast), side by side in one run.
 
     python bench/sampling.py task=codegen               # codegen's held-out prompts, its eval settings
     python bench/sampling.py task=codegen --prompts 16 --repeats 3
 
 ``generate`` computes a batch until its longest row ends; ``core.generation.compacting_generate``
-drops rows that ended every ``COMPACT_EVERY`` tokens. Both variants sample the same held-out prompts
+drops rows that ended every ``COMPACT_EVERY`` tokens; on a CPU or GPU with fast bfloat16, a third
+variant also samples under bf16 autocast (``eval.bf16``, on by default there). The variants sample the same held-out prompts
 with the task's evaluation settings (``eval.max_new_tokens``, ``num_samples``, ``temperature``,
 ``batch_size``, ``stop_strings``) from the same seed, alternating, ``--repeats`` times each. The table
 gives each variant's median wall time and the mean completion length in tokens (the same distribution,
@@ -23,8 +24,9 @@ import torch
 from _common import compose, machine_line
 
 
-def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int) -> tuple[float, float]:
-    """Seconds to sample ``prompts`` with compaction every ``every`` tokens (0: off); mean completion tokens."""
+def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int, bf16: bool) -> tuple[float, float]:
+    """Seconds to sample ``prompts`` with compaction every ``every`` tokens (0: off), under bf16 autocast or not;
+    and the mean completion length in tokens."""
     from core import generation
 
     generation.COMPACT_EVERY, saved = every, generation.COMPACT_EVERY
@@ -33,7 +35,8 @@ def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int)
     try:
         texts = generation.generate(model, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                                     temperature=cfg.temperature, num_samples=cfg.num_samples,
-                                    batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc="sampling")
+                                    batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, bf16=bf16,
+                                    desc="sampling")
     finally:
         generation.COMPACT_EVERY = saved
     seconds = time.perf_counter() - start
@@ -48,6 +51,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. task=codegen eval.batch_size=4")
     args = parser.parse_args()
     from core import generation
+    from core.algos.base import bf16_supported
     from core.cli import discover
     from core.models import load_model
 
@@ -57,11 +61,13 @@ def main() -> None:
     held_out = task.splits()["test"]
     prompts = list(held_out["prompt"][:args.prompts])
     model, tokenizer = load_model(cfg.model)
-    variants = {"whole batch (generate)": 0, f"compacting every {every}": every}
+    variants = {"whole batch (generate)": (0, False), f"compacting every {every}": (every, False)}
+    if bf16_supported():
+        variants[f"compacting every {every}, bf16 autocast"] = (every, True)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, n in variants.items():
-            runs[name].append(sample(model, tokenizer, prompts, cfg.eval, n))
+        for name, (n, bf16) in variants.items():
+            runs[name].append(sample(model, tokenizer, prompts, cfg.eval, n, bf16))
     print(machine_line())
     e = cfg.eval
     print(f"task {cfg.task.name}: {len(prompts)} held-out prompts x {e.num_samples} samples, up to "

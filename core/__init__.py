@@ -3,6 +3,12 @@
 Plugins import only what this module exports.
 """
 
+import logging
+
+# bitsandbytes (which peft imports) warns on AVX512-BF16 CPUs that its optional 4-bit matmul kernel is missing;
+# rlft uses only its 8-bit AdamW, so on those CPUs the warning was noise at the top of every run.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
 from core.config import RewardEntry, TaskConfig
 from core.errors import ConfigError, DataError, ModelError, PluginError, RewardError, RlftError
 from core.evaluators import Corpus, EvaluatorSpec, evaluator, point_values

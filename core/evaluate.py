@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from datasets import Dataset
 
+from core.algos.base import bf16_supported
 from core.config import EvalConfig
 from core.errors import ConfigError
 from core.evaluators import Corpus, EvaluatorSpec, MetricValue, run_evaluator
@@ -171,7 +172,8 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
         torch.manual_seed(seed)
         per_seed.append(generate(model, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                                  temperature=cfg.temperature, num_samples=cfg.num_samples,
-                                 batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc))
+                                 batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc,
+                                 bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16))
     n = cfg.num_samples
     return [t for p in range(len(prompts)) for texts in per_seed for t in texts[p * n:(p + 1) * n]]
 

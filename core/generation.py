@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -194,11 +195,13 @@ def compacting_generate(model: PreTrainedModel, input_ids: torch.Tensor, attenti
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Any], *,
              max_new_tokens: int = 64, temperature: float = 0.0, num_samples: int = 1, batch_size: int = 32,
-             top_p: float = 1.0, stop_strings: Sequence[str] = (), desc: str = "generating") -> list[str]:
+             top_p: float = 1.0, stop_strings: Sequence[str] = (), bf16: bool = False,
+             desc: str = "generating") -> list[str]:
     """Generate ``num_samples`` completions per prompt; returns them flat, samples of a prompt contiguous.
 
     Prompts are batched by length (left padding) and the original order is restored. A completion ends at
-    EOS, at ``max_new_tokens`` or once its text ends with one of ``stop_strings``.
+    EOS, at ``max_new_tokens`` or once its text ends with one of ``stop_strings``. ``bf16``: sample under
+    bfloat16 autocast.
     """
     if num_samples > 1 and temperature <= 0:
         raise ConfigError(f"eval.num_samples={num_samples} needs sampling: set eval.temperature > 0")
@@ -210,7 +213,8 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
     sampling.update(stop_kwargs(tokenizer, stop_strings))
     try:
-        with inference_mode(model), tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
+        precision = torch.autocast(model.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+        with inference_mode(model), precision, tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
                 enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,

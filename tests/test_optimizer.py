@@ -58,3 +58,14 @@ def test_unknown_optimizer_is_refused_before_loading(compose_cfg, plugins):
     problems = validate(compose_cfg(["experiment=debug", "algo.optim=adamw_torch_fuse"]), plugins)
     assert any(p.startswith("algo.optim='adamw_torch_fuse'") and "did you mean 'adamw_torch_fused'" in p
                for p in problems)
+
+
+def test_bitsandbytes_imports_quietly_after_rlft():
+    """On AVX512-BF16 CPUs bitsandbytes warned at import about a 4-bit kernel rlft never uses."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import core, bitsandbytes"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "gemm_4bit_forward" not in done.stderr
