@@ -1,0 +1,32 @@
+"""Evaluation samples under bfloat16 autocast where asked (``eval.bf16``; by default where bf16 is fast)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import core.evaluate as evaluate
+from core.algos.base import bf16_supported
+from core.config import EvalConfig
+from core.generation import generate
+
+
+@pytest.mark.parametrize("bf16, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_generate_samples_in_the_precision_asked(tiny_model, bf16, dtype):
+    model, tokenizer = tiny_model
+    seen = []
+    handle = model.get_output_embeddings().register_forward_hook(lambda m, a, out: seen.append(out.dtype))
+    try:
+        texts = generate(model, tokenizer, ["hi", "the sea"], max_new_tokens=3, bf16=bf16)
+    finally:
+        handle.remove()
+    assert len(texts) == 2 and seen and set(seen) == {dtype}
+    assert next(model.parameters()).dtype == torch.float32  # autocast only: the weights stay float32
+
+
+@pytest.mark.parametrize("setting, expected", [(None, bf16_supported()), (True, True), (False, False)])
+def test_evaluation_passes_eval_bf16_resolved(monkeypatch, setting, expected):
+    asked = []
+    monkeypatch.setattr(evaluate, "generate", lambda *a, **kw: asked.append(kw["bf16"]) or ["x"] * len(a[2]))
+    evaluate._generate_all(None, None, ["p", "q"], EvalConfig(bf16=setting), "eval")
+    assert asked == [expected]
