@@ -128,8 +128,8 @@ class EvalConfig:
                              [0])
     temperature: float = _help("0 for greedy decoding, else the sampling temperature.", 0.0)
     batch_size: int = _help("Prompts per generation batch.", 32)
-    bf16: bool | None = _help("Sample under bfloat16 autocast (scores stay float32); None: where the hardware has fast "
-                              "bf16, as algo.bf16.", None)
+    bf16: bool | None = _help("Sample, and score perplexity under the base model, in bfloat16 autocast (log-probs "
+                              "stay float32); None: where the hardware has fast bf16, as algo.bf16.", None)
     every: int = _help("Also evaluate every N training steps (0: only before and after); gives the learning curve.",
                        0)
     language_quality: bool = _help("Report quality/* metrics: base-model perplexity, distinct-n, repetition, length.",

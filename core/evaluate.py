@@ -21,7 +21,7 @@ from core.algos.base import bf16_supported
 from core.config import EvalConfig
 from core.errors import ConfigError
 from core.evaluators import Corpus, EvaluatorSpec, MetricValue, run_evaluator
-from core.generation import as_completion, generate
+from core.generation import as_completion, bf16_autocast, generate
 from core.language import QUALITY_DIRECTIONS, Scorer, language_metrics
 from core.rewards.checked import CheckedReward
 from core.rewards.spec import completion_text
@@ -161,6 +161,11 @@ def score(prompts: Sequence[Any], completions: Sequence[Any], columns: dict[str,
     return metrics
 
 
+def _use_bf16(cfg: EvalConfig) -> bool:
+    """``eval.bf16`` resolved: None means where the hardware has fast bf16."""
+    return bf16_supported() if cfg.bf16 is None else cfg.bf16
+
+
 def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfig, desc: str) -> list[str]:
     """``num_samples`` completions per prompt for each seed, a prompt's samples contiguous."""
     seeds = list(cfg.seeds) or [0]
@@ -173,7 +178,7 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
         per_seed.append(generate(model, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                                  temperature=cfg.temperature, num_samples=cfg.num_samples,
                                  batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc,
-                                 bf16=bf16_supported() if cfg.bf16 is None else cfg.bf16))
+                                 bf16=_use_bf16(cfg)))
     n = cfg.num_samples
     return [t for p in range(len(prompts)) for texts in per_seed for t in texts[p * n:(p + 1) * n]]
 
@@ -199,7 +204,9 @@ def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewa
     columns = {c: [v for v in dataset[c] for _ in range(n)] for c in dataset.column_names if c != "prompt"}
     metrics = score(rep_prompts, completions, columns, rewards, evaluators)
     if cfg.language_quality:
-        for name, value in language_metrics(rep_prompts, completions, perplexity).items():
+        with bf16_autocast(model, _use_bf16(cfg)):  # perplexity's base-model pass
+            quality = language_metrics(rep_prompts, completions, perplexity)
+        for name, value in quality.items():
             metrics[name] = _from_value(value, QUALITY_DIRECTIONS[name], lambda rows: math.nan)
     groups = [list(range(p * n, (p + 1) * n)) for p in range(len(prompts))]
     return Evaluation(prompts, [completion_text(c) for c in completions], groups, metrics, cfg.confidence,

@@ -13,7 +13,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, StopStringCri
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode",
+__all__ = ["render_prompt", "generate", "bf16_autocast", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode",
            "cache_name", "is_checkpointing", "compacting_generate", "COMPACT_EVERY"]
 
 
@@ -192,6 +192,11 @@ def compacting_generate(model: PreTrainedModel, input_ids: torch.Tensor, attenti
     return out
 
 
+def bf16_autocast(model: Any, on: bool) -> Any:
+    """A bfloat16 autocast context on ``model``'s device when ``on``, else a no-op context."""
+    return torch.autocast(model.device.type, dtype=torch.bfloat16) if on else nullcontext()
+
+
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Any], *,
              max_new_tokens: int = 64, temperature: float = 0.0, num_samples: int = 1, batch_size: int = 32,
@@ -213,8 +218,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
     sampling.update(stop_kwargs(tokenizer, stop_strings))
     try:
-        precision = torch.autocast(model.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-        with inference_mode(model), precision, tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
+        with inference_mode(model), bf16_autocast(model, bf16), tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
                 enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,

@@ -1,9 +1,10 @@
-"""Evaluation samples under bfloat16 autocast where asked (``eval.bf16``; by default where bf16 is fast)."""
+"""Evaluation samples and scores perplexity under bfloat16 autocast where asked (``eval.bf16``; by default where bf16 is fast)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from datasets import Dataset
 
 import core.evaluate as evaluate
 from core.algos.base import bf16_supported
@@ -30,3 +31,19 @@ def test_evaluation_passes_eval_bf16_resolved(monkeypatch, setting, expected):
     monkeypatch.setattr(evaluate, "generate", lambda *a, **kw: asked.append(kw["bf16"]) or ["x"] * len(a[2]))
     evaluate._generate_all(None, None, ["p", "q"], EvalConfig(bf16=setting), "eval")
     assert asked == [expected]
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_perplexity_is_scored_in_the_evaluation_precision(tiny_model, setting):
+    model, tokenizer = tiny_model
+    seen = []
+
+    def scorer(prompts, completions):
+        seen.append(torch.is_autocast_enabled("cpu"))
+        return [(1.0, 2)] * len(completions)
+
+    dataset = Dataset.from_dict({"prompt": ["hi", "the sea"]})
+    evaluation = evaluate.evaluate(model, tokenizer, dataset, EvalConfig(bf16=setting), [], [], perplexity=scorer,
+                                   texts=["a b", "c d"])
+    assert seen == [setting] and "quality/perplexity" in evaluation.metrics
+    assert not torch.is_autocast_enabled("cpu")  # the context ends with the scoring
