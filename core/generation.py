@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from contextlib import nullcontext
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -13,8 +13,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, StopStringCri
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "bf16_autocast", "shared_prefill_generate", "stop_kwargs", "as_completion", "inference_mode",
-           "cache_name", "is_checkpointing", "compacting_generate", "COMPACT_EVERY"]
+__all__ = ["render_prompt", "generate", "bf16_autocast", "shared_prefill_generate", "compacting_generate",
+           "COMPACT_EVERY", "stop_kwargs", "as_completion", "inference_mode", "cache_name", "is_checkpointing"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
