@@ -204,7 +204,7 @@ def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewa
     columns = {c: [v for v in dataset[c] for _ in range(n)] for c in dataset.column_names if c != "prompt"}
     metrics = score(rep_prompts, completions, columns, rewards, evaluators)
     if cfg.language_quality:
-        with bf16_autocast(model, _use_bf16(cfg)):  # perplexity's base-model pass
+        with bf16_autocast(model.device.type, _use_bf16(cfg)):  # perplexity's base-model pass
             quality = language_metrics(rep_prompts, completions, perplexity)
         for name, value in quality.items():
             metrics[name] = _from_value(value, QUALITY_DIRECTIONS[name], lambda rows: math.nan)

@@ -192,9 +192,9 @@ def compacting_generate(model: PreTrainedModel, input_ids: torch.Tensor, attenti
     return out
 
 
-def bf16_autocast(model: Any, on: bool) -> Any:
-    """A bfloat16 autocast context on ``model``'s device when ``on``, else a no-op context."""
-    return torch.autocast(model.device.type, dtype=torch.bfloat16) if on else nullcontext()
+def bf16_autocast(device_type: str, on: bool) -> Any:
+    """A bfloat16 autocast context for ``device_type`` (``"cpu"``, ``"cuda"``) when ``on``, else a no-op context."""
+    return torch.autocast(device_type, dtype=torch.bfloat16) if on else nullcontext()
 
 
 @torch.no_grad()
@@ -218,7 +218,8 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False)
     sampling.update(stop_kwargs(tokenizer, stop_strings))
     try:
-        with inference_mode(model), bf16_autocast(model, bf16), tqdm(total=len(texts), desc=desc, unit="prompt", leave=False) as bar:
+        progress = tqdm(total=len(texts), desc=desc, unit="prompt", leave=False)
+        with inference_mode(model), bf16_autocast(model.device.type, bf16), progress as bar:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
                 enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,

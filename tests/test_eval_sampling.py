@@ -1,4 +1,5 @@
-"""Evaluation samples and scores perplexity under bfloat16 autocast where asked (``eval.bf16``; by default where bf16 is fast)."""
+"""Evaluation samples and scores perplexity under bfloat16 autocast where asked (``eval.bf16``; by default
+where bf16 is fast)."""
 
 from __future__ import annotations
 

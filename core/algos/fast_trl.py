@@ -22,14 +22,14 @@ cannot (``generate`` needs the tokenizer for them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from core.generation import cache_name, is_checkpointing, shared_prefill_generate, stop_kwargs
+from core.generation import bf16_autocast, cache_name, is_checkpointing, shared_prefill_generate, stop_kwargs
 
 __all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration", "StopStringGeneration",
            "plain_causal_lm", "completion_logps"]
@@ -158,8 +158,7 @@ class AutocastGeneration:
     def _generate_single_turn(self, *args: Any, **kwargs: Any) -> Any:
         device = self.accelerator.device.type  # type: ignore[attr-defined]
         bf16 = bool(getattr(self.args, "bf16", False))  # type: ignore[attr-defined]
-        context = torch.autocast(device, dtype=torch.bfloat16) if bf16 else nullcontext()
-        with context:
+        with bf16_autocast(device, bf16):
             return super()._generate_single_turn(*args, **kwargs)  # type: ignore[misc]
 
 
