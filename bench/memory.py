@@ -37,14 +37,14 @@ VARIANTS = {
     "lora-gc": ["model.peft=lora", "algo.gradient_checkpointing=true"],
     "full-heap": [],
     "lora-heap": ["model.peft=lora"],
-    "full-mmap1m": [],
+    "full-mmap256k": [],
     "full-mmap64k": [],
 }
 #: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
-#: ``-mmap1m`` and ``-mmap64k`` move ``core.memory``'s threshold (256 KiB) to 1 MiB and 64 KiB.
+#: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB.
 ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
-       "full-mmap1m": {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}, "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}}
+       "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)}, "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}}
 
 
 def measure(name: str, overrides: list[str], steps: int, out: Path) -> dict[str, object]:

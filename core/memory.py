@@ -8,9 +8,8 @@ import platform
 
 __all__ = ["MMAP_THRESHOLD", "return_freed_memory"]
 
-#: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``): 256 KiB,
-#: under the size of a bfloat16 micro-batch's activations (``bench/memory.py``, variants ``full-mmap*``).
-MMAP_THRESHOLD = 256 << 10
+#: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
+MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD = -3
 
 

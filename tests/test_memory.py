@@ -22,7 +22,7 @@ def in_heap(t):
         if lo <= p < hi:
             return line.rstrip().endswith("[heap]")
 
-print(applied, all(in_heap(torch.ones(1 << 17)) for _ in range(4)))  # 512 KiB tensors
+print(applied, all(in_heap(torch.ones(1 << 19)) for _ in range(4)))  # 2 MB tensors
 """
 
 
@@ -32,7 +32,7 @@ def test_sizeable_tensors_get_their_own_mapping_not_the_heap():
         return subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True,
                               env={**os.environ, **env}).stdout.split()
 
-    assert heap("off") == ["None", "True"]  # glibc's default: 512 KiB tensors come from the heap
+    assert heap("off") == ["None", "True"]  # glibc's default: 2 MB tensors come from the heap
     assert heap("on") == ["True", "False"]
     # the user's own glibc setting wins: nothing changed
     assert heap("on", MALLOC_MMAP_THRESHOLD_=str(32 << 20)) == ["False", "True"]
