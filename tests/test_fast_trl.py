@@ -104,3 +104,23 @@ def test_entropy_carries_gradients_only_when_a_loss_needs_them(tiny_model):
     logits = (hidden @ head.weight.T) / 0.7
     expected, = torch.autograd.grad(torch.distributions.Categorical(logits=logits).entropy().sum(), hidden)
     assert torch.allclose(grad, expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_trl_sampling_runs_under_bf16_autocast_only_when_asked(bf16):
+    """AutocastGeneration wraps TRL's ``_generate_single_turn`` in bf16 autocast when ``args.bf16``, else leaves it."""
+    from types import SimpleNamespace
+
+    from core.algos.fast_trl import AutocastGeneration
+
+    class Sampler:
+        def _generate_single_turn(self, prompts):
+            return prompts, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
+
+    class Trainer(AutocastGeneration, Sampler):
+        accelerator = SimpleNamespace(device=torch.device("cpu"))
+        args = SimpleNamespace(bf16=bf16)
+
+    prompts, enabled, dtype = Trainer()._generate_single_turn(["p"])
+    assert prompts == ["p"] and enabled is bf16 and (dtype == torch.bfloat16 or not bf16)
+    assert not torch.is_autocast_enabled("cpu")  # and restores the caller's state
