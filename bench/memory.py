@@ -44,7 +44,8 @@ VARIANTS = {
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
 #: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB.
 ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
-       "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)}, "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}}
+       "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
+       "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}}
 
 
 def measure(name: str, overrides: list[str], steps: int, out: Path) -> dict[str, object]:
