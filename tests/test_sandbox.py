@@ -5,13 +5,16 @@ import dataclasses
 import logging
 import os
 import signal
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from core.sandbox import Program, Result, Sandbox, SandboxConfig, Status
+from core.sandbox import Program, Result, Sandbox, SandboxConfig, Status, harness
 
 CHECK = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-1, 1) == 0\n"
 GOOD = Program("def add(a, b):\n    return a + b\n", CHECK, "add")
@@ -106,6 +109,37 @@ def test_output_capture_and_cap(sb):
     assert r.passed and r.stdout == "hello\n" and r.stderr == "warn\n" and not r.truncated
     r = one(sb, "print('z' * 5000)\ndef add(a, b):\n    return a + b\n")
     assert r.passed and r.truncated and r.stdout == "z" * 1000
+
+
+def test_output_is_in_the_pipe_before_each_answer():
+    """The worker may kill a program the moment the judge has its last answer, so the
+    harness flushes what the program printed before it answers (CI lost output once)."""
+    judge_end, program_end = socket.socketpair()
+    code = "print('z' * 5000)\ndef add(a, b):\n    print('adding')\n    return a + b\n"
+    serve = ("import sys; from core.sandbox import harness\n"  # buffered, as in the worker
+             "sys.stdout = open(1, 'w', closefd=False)\n"
+             "harness.serve(sys.argv[2], int(sys.argv[1]), sys.stdout, sys.stderr)")
+    proc = subprocess.Popen([sys.executable, "-c", serve, str(program_end.fileno()), code],
+                            stdout=subprocess.PIPE, pass_fds=[program_end.fileno()])
+    program_end.close()
+
+    def printed() -> bytes:  # what is in the pipe now, without waiting for more
+        ready, _, _ = select.select([proc.stdout], [], [], 0)
+        return os.read(proc.stdout.fileno(), 1 << 16) if ready else b""
+
+    try:
+        assert harness.read_message(judge_end.fileno())[0] == "ready"
+        assert printed() == b"z" * 5000 + b"\n"
+        harness.write_message(judge_end.fileno(), ("call", "add", [2, 3], {}))
+        assert harness.read_message(judge_end.fileno()) == ("ok", 5)
+        assert printed() == b"adding\n"
+        harness.write_message(judge_end.fileno(), ("bye",))
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        judge_end.close()
 
 
 def test_program_sees_scrubbed_env_and_private_scratch(sb):

@@ -76,17 +76,6 @@ def _text(obj, limit: int = 500) -> str:
         return "<unprintable>"
 
 
-def _answer(fd: int, value) -> None:
-    try:
-        write_message(fd, ("ok", value))
-    except plain.NotPlain as exc:
-        write_message(fd, ("not_plain", exc.type_name))
-
-
-def _raised(fd: int, exc: BaseException) -> None:
-    write_message(fd, ("raised", _text(type(exc).__name__, 100), _text(exc)))
-
-
 def serve(code: str, fd: int, out=None, err=None) -> None:
     """Run ``code`` and answer the judge on ``fd`` until it says goodbye; never returns."""
     def flush():
@@ -100,11 +89,23 @@ def serve(code: str, fd: int, out=None, err=None) -> None:
         flush()
         os._exit(status)
 
+    def send(message: tuple) -> None:
+        # output first: once the judge has its last answer the worker may kill this
+        # process at any moment, so nothing printed before it may sit in a buffer
+        flush()
+        try:
+            write_message(fd, message)
+        except plain.NotPlain as exc:
+            write_message(fd, ("not_plain", exc.type_name))
+
+    def raised(exc: BaseException) -> None:
+        send(("raised", _text(type(exc).__name__, 100), _text(exc)))
+
     try:
         try:
             program = compile(code, "<candidate>", "exec")
         except BaseException as exc:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes)
-            write_message(fd, ("syntax_error", f"{type(exc).__name__}: {_text(exc)}"))
+            send(("syntax_error", f"{type(exc).__name__}: {_text(exc)}"))
             leave(0)
         module = types.ModuleType("__candidate__")  # importable, so pickling works
         sys.modules["__candidate__"] = module
@@ -114,10 +115,10 @@ def serve(code: str, fd: int, out=None, err=None) -> None:
         except SystemExit as exc:
             leave(exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1)
         except BaseException as exc:  # noqa: BLE001 - reported to the judge
-            _raised(fd, exc)
+            raised(exc)
             leave(0)
-        write_message(fd, ("ready", {str(k): _kind(v) for k, v in list(space.items())
-                                     if type(k) is str and not k.startswith("__")}))
+        send(("ready", {str(k): _kind(v) for k, v in list(space.items())
+                        if type(k) is str and not k.startswith("__")}))
         while True:
             message = read_message(fd, refs=True)
             if message[0] == "bye":
@@ -132,8 +133,8 @@ def serve(code: str, fd: int, out=None, err=None) -> None:
             except SystemExit as exc:
                 leave(exc.code if type(exc.code) is int and 0 <= exc.code < 256 else 1)
             except BaseException as exc:  # noqa: BLE001 - reported to the judge
-                _raised(fd, exc)
+                raised(exc)
                 continue
-            _answer(fd, value)
+            send(("ok", value))
     except BaseException:  # noqa: BLE001 - channel broken: the judge sees EOF
         leave(3)
