@@ -59,8 +59,8 @@ def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 1024, seconds:
 
 def run_child(cmd: list[str], out: Path, failure: str, **popen: Any) -> tuple[float, float]:
     """Run ``cmd`` in a fresh child process (``out`` cleared first: rlft refuses a directory holding a run),
-    its output in ``<out>.log``; return its wall seconds and peak resident memory in GB. ``popen``: extra
-    :class:`subprocess.Popen` arguments (``env``, ``cwd``)."""
+    its output in ``<out>.log``; return its wall seconds and peak resident memory in GiB (kernel ``ru_maxrss``).
+    ``popen``: extra :class:`subprocess.Popen` arguments (``env``, ``cwd``)."""
     print("$", " ".join(cmd[1:]), flush=True)
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)

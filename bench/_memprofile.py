@@ -110,7 +110,7 @@ def main() -> None:
         flush("after")
         stop.set()
         import resource
-        print(f"MEMPROFILE ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GB",
+        print(f"MEMPROFILE ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB",
               flush=True)
 
 

@@ -173,7 +173,7 @@ def table(records: list[dict[str, Any]]) -> str:
                       f"**{delta['verdict']}**"]
         ppl_b, ppl_a = r["before"].get(PPL, {}).get("value"), r["after"].get(PPL, {}).get("value")
         ppl = f"{ppl_b:.2f} -> {ppl_a:.2f}" if ppl_b and ppl_a else "-"
-        peak = f"{r['peak_rss_gb']:.2f} GB" if r["peak_rss_gb"] is not None else "not recorded"
+        peak = f"{r['peak_rss_gb']:.2f} GiB" if r["peak_rss_gb"] is not None else "not recorded"
         lines.append(f"| {r['algo']} | " + " | ".join(cells) + f" | {ppl} | {_duration(r['train_s'])} | "
                      f"{_duration(r['wall_s'])} | {peak} |")
     return "\n".join(lines)

@@ -62,7 +62,7 @@ def table(results: list[dict[str, Any]]) -> str:
         flags = "; ".join(f.replace("possible reward hacking: ", "") for f in m["flags"]) or "none"
         lines.append(f"| {r['task']} ({r.get('date', '?')}) | {name} | {ci(m['before'].get(name))} | {ci(m['after'].get(name))} | "
                      f"{ci(m['delta'].get(name))} | **{m['delta'].get(name, {}).get('verdict', '-')}** | {ppl} | "
-                     f"{flags} | {r['wall_s'] / 60:.1f} min | {r['peak_rss_gb']:.2f} GB |")
+                     f"{flags} | {r['wall_s'] / 60:.1f} min | {r['peak_rss_gb']:.2f} GiB |")
     return "\n".join(lines)
 
 

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from _common import machine_line, run_child
 
-#: name -> overrides: full fine-tuning and LoRA, each as configured, with gradient accumulation 4 (``-ga4``:
+#: name -> overrides: full fine-tuning and LoRA, each as configured, with gradient accumulation 4 or 8 (``-ga4``:
 #: a quarter of the completions' activations at a time), with gradient checkpointing (``-gc``) and with
 #: bitsandbytes' 8-bit AdamW (``-8bit``: a quarter of the optimizer state).
 VARIANTS = {
     "full": [],
     "full-ga4": ["algo.gradient_accumulation_steps=4"],
+    "full-ga8": ["algo.gradient_accumulation_steps=8"],
     "full-8bit": ["algo.optim=adamw_8bit"],
     "full-ga2-8bit": ["algo.gradient_accumulation_steps=2", "algo.optim=adamw_8bit"],
     "full-ga4-8bit": ["algo.gradient_accumulation_steps=4", "algo.optim=adamw_8bit"],
@@ -39,17 +40,20 @@ VARIANTS = {
     "lora-heap": ["model.peft=lora"],
     "full-mmap256k": [],
     "full-mmap64k": [],
+    "full-arena1": [],
 }
 #: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
-#: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB.
+#: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB; ``-arena1``
+#: gives glibc a single heap for all threads.
 ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
        "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
-       "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)}}
+       "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)},
+       "full-arena1": {"MALLOC_ARENA_MAX": "1"}}
 
 
 def measure(name: str, overrides: list[str], steps: int, out: Path) -> dict[str, object]:
-    """Train one variant for ``steps`` steps; return its peak RSS (GB) and mean step time after the first (s)."""
+    """Train one variant for ``steps`` steps; return its peak RSS (GiB) and mean step time after the first (s)."""
     cmd = [sys.executable, "-m", "core.run", *overrides, f"algo.max_steps={steps}", "eval.enabled=false",
            "save_model=false", "report_to=[none]", f"output_dir={out}"]
     wall, peak = run_child(cmd, out, f"variant {name!r}: the run failed", env={**os.environ, **ENV.get(name, {})})
@@ -64,7 +68,7 @@ def table(results: list[dict[str, object]]) -> str:
     lines = ["| variant | peak RSS | vs full | step | vs full |", "|---|---|---|---|---|"]
     for r in results:
         step = f"{r['step_s']:.1f} s | {r['step_s'] / base['step_s']:.2f}x" if r["step_s"] and base["step_s"] else "- | -"
-        lines.append(f"| {r['variant']} | {r['peak_gb']:.2f} GB | {r['peak_gb'] / base['peak_gb']:.2f}x | {step} |")
+        lines.append(f"| {r['variant']} | {r['peak_gb']:.2f} GiB | {r['peak_gb'] / base['peak_gb']:.2f}x | {step} |")
     return "\n".join(lines)
 
 

@@ -43,7 +43,7 @@ def test_algo_optim_reaches_the_optimizer(compose_cfg, tiny_model, tmp_path, alg
 
 
 def test_8bit_adamw_keeps_its_moments_in_one_byte_each(compose_cfg, tiny_model, tmp_path):
-    """news and dialogue recommend ``adamw_8bit`` (bitsandbytes, CPU included) to fit their runs in 4 GB."""
+    """news and dialogue recommend ``adamw_8bit`` (bitsandbytes, CPU included) to fit their runs in 4 GiB."""
     optimizer = _trained_optimizer(compose_cfg, tiny_model, tmp_path, "grpo", "adamw_8bit")
     assert type(optimizer).__module__.startswith("bitsandbytes")
     # tensors under 4096 values and (transformers' rule) the token embeddings keep float32 moments

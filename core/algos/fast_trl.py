@@ -35,7 +35,7 @@ __all__ = ["SharedPrefixLogps", "SharedPrefillGeneration", "AutocastGeneration",
            "plain_causal_lm", "completion_logps"]
 
 #: Completion positions projected through the LM head at once (bounds the logits' memory: 128 x a 49k vocabulary
-#: is 25 MB per (tokens, vocab) tensor; 512 cost a LoRA run 0.3 GB of peak RSS and saved 0.4 s per 512 positions'
+#: is 24 MiB per (tokens, vocab) tensor; 512 cost a LoRA run 0.3 GiB of peak RSS and saved 0.4 s per 512 positions'
 #: forward and backward on a 2-core CPU).
 HEAD_CHUNK = 128
 _SCALING_ATTRS = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier",

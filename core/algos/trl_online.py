@@ -39,7 +39,7 @@ def configured(trainer: Any, cfg: Any) -> Any:
 
 def keep_reference_in_bf16(trainer: Any) -> bool:
     """Store the frozen KL reference in bfloat16 when training runs in bf16 (its passes run under bf16
-    autocast anyway): half its memory, 0.27 GB for the embedded model. TRL loads it in the policy's dtype;
+    autocast anyway): half its memory, 0.25 GiB for the embedded model. TRL loads it in the policy's dtype;
     a dtype set in ``algo.trl.model_init_kwargs`` is kept, and so is a reference that DeepSpeed or FSDP
     wrapped. Returns whether it cast."""
     ref = getattr(trainer, "ref_model", None)
