@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
 import select
+import signal
 import socket
 import subprocess
 import sys
