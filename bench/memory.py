@@ -41,6 +41,7 @@ VARIANTS = {
     "full-mmap256k": [],
     "full-mmap64k": [],
     "full-arena1": [],
+    "full-trim": ["algo.trim_heap=true"],
 }
 #: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.

@@ -1,4 +1,5 @@
-"""Trainer callbacks rlft always installs: the non-finite guard, the plugin-hook bridge, the training log."""
+"""Trainer callbacks of every run: the non-finite guard, the plugin-hook bridge, the training log; and the heap
+trim when ``algo.trim_heap`` asks for it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import torch
 from transformers import TrainerCallback
 
 from core.errors import RlftError
+from core.memory import trim_heap
 
-__all__ = ["NonFiniteGuard", "PluginBridge", "TrainLog"]
+__all__ = ["NonFiniteGuard", "PluginBridge", "TrainLog", "TrimHeap"]
 
 
 class NonFiniteGuard(TrainerCallback):
@@ -59,3 +61,13 @@ def _number(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return value
+
+
+class TrimHeap(TrainerCallback):
+    """Hand the heap's freed pages back to the OS after every micro-batch and step (:func:`core.memory.trim_heap`)."""
+
+    def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        trim_heap()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        trim_heap()

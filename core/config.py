@@ -87,6 +87,9 @@ class AlgoConfig:
     bf16: bool | None = _help("bfloat16 mixed precision; None: on where the hardware supports it (recent GPUs, "
                               "CPUs with AVX512-BF16 or AMX).", None)
     gradient_checkpointing: bool = _help("Trade compute for memory during training.", False)
+    trim_heap: bool = _help("Hand glibc's freed heap pages back to the OS after every micro-batch (core.memory."
+                            "trim_heap): a lower peak, for longer steps (dialogue 4.05 -> 3.83 GiB; news's steps "
+                            "1.24x as long).", False)
     trl: dict[str, Any] = _help("Extra keyword arguments for the TRL config, e.g. +algo.trl.loss_type=dr_grpo.", {})
 
 

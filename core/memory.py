@@ -6,7 +6,7 @@ import ctypes
 import os
 import platform
 
-__all__ = ["MMAP_THRESHOLD", "return_freed_memory"]
+__all__ = ["MMAP_THRESHOLD", "return_freed_memory", "trim_heap"]
 
 #: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
 MMAP_THRESHOLD = 1 << 20
@@ -29,3 +29,20 @@ def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
         return bool(ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, int(threshold)))
     except (OSError, AttributeError):
         return False
+
+
+def trim_heap() -> bool:
+    """Under glibc, hand the heap's free pages back to the OS (``malloc_trim``); return whether it ran.
+
+    What :func:`return_freed_memory` leaves in the heap (allocations under its threshold, such as a bf16
+    micro-batch's activations) leaves holes there once freed, which stay resident: called between training
+    steps, this keeps the next step's peak from building on them. Freed pages are zero-filled again on their next
+    use, which costs time (``bench/memory.py``, variant ``full-trim``).
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True

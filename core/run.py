@@ -41,7 +41,7 @@ from transformers import set_seed
 
 from core.algos.base import TrainInputs
 from core.algos.checkpoints import resume_checkpoint
-from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog
+from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog, TrimHeap
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
@@ -173,6 +173,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         part.log.stage = "train"
     stop = GracefulStop()
     callbacks = [NonFiniteGuard(), PluginBridge(ctx), TrainLog(JsonlWriter(output_dir / "train_log.jsonl")), stop]
+    if cfg.algo.trim_heap:
+        callbacks.append(TrimHeap())
     curve = None
     if cfg.eval.enabled:
         def periodic(policy: Any, step: int) -> Any:

@@ -36,3 +36,36 @@ def test_sizeable_tensors_get_their_own_mapping_not_the_heap():
     assert heap("on") == ["True", "False"]
     # the user's own glibc setting wins: nothing changed
     assert heap("on", MALLOC_MMAP_THRESHOLD_=str(32 << 20)) == ["False", "True"]
+
+
+TRIM_SCRIPT = """
+import ctypes, sys
+from core.memory import trim_heap
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+
+def rss_mb():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) // 1024
+
+blocks = [libc.malloc(4096) for _ in range(25600)]  # 100 MB of small blocks: the heap, not mappings
+for b in blocks:
+    ctypes.memset(b, 1, 4096)
+for b in blocks[:-1]:  # the last block pins the heap's top: free() alone cannot give the rest back
+    libc.free(b)
+before = rss_mb()
+print(trim_heap() if sys.argv[1] == "trim" else None, before - rss_mb())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_trimming_the_heap_hands_its_freed_holes_back_to_the_os():
+    def released_mb(mode: str) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", TRIM_SCRIPT, mode], capture_output=True, text=True,
+                             check=True).stdout.split()
+        return out[0], int(out[1])
+
+    applied, released = released_mb("keep")
+    assert applied == "None" and released < 10  # free() alone leaves the holes resident
+    applied, released = released_mb("trim")
+    assert applied == "True" and released > 80  # of the 100 MB freed

@@ -120,3 +120,14 @@ def test_a_seeded_run_is_reproducible(debug_run, compose_cfg, tmp_path):
     again = run(compose_cfg(["experiment=debug", "algo.max_steps=3", "eval.every=2"], tmp_path))
     assert (tmp_path / "samples.jsonl").read_text() == (first_dir / "samples.jsonl").read_text()
     assert again["after"] == first["after"]
+
+
+@pytest.mark.parametrize("trim", [False, True])
+def test_algo_trim_heap_trims_after_every_micro_batch(compose_cfg, tmp_path, monkeypatch, trim):
+    import core.callbacks
+
+    calls = []
+    monkeypatch.setattr(core.callbacks, "trim_heap", lambda: calls.append(1) or True)
+    run(compose_cfg([*DEBUG, "eval.enabled=false", "algo.max_steps=2", "algo.gradient_accumulation_steps=2",
+                     f"algo.trim_heap={trim}"], tmp_path))
+    assert len(calls) == (2 * 2 if trim else 0)
