@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 
@@ -11,6 +12,18 @@ __all__ = ["MMAP_THRESHOLD", "return_freed_memory", "trim_heap"]
 #: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
 MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD = -3
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc on Linux, else None (looked up once: ``platform.libc_ver``
+    reads the Python executable)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
@@ -23,12 +36,10 @@ def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
     is a threshold the user set with glibc's own ``MALLOC_MMAP_THRESHOLD_`` environment variable. The cost: a
     fresh mapping is zero-filled on first touch (``bench/memory.py`` measures it, variant ``full-heap``).
     """
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    libc = _glibc()
+    if libc is None or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return False
-    try:
-        return bool(ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, int(threshold)))
-    except (OSError, AttributeError):
-        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)))
 
 
 def trim_heap() -> bool:
@@ -39,10 +50,8 @@ def trim_heap() -> bool:
     steps, this keeps the next step's peak from building on them. Freed pages are zero-filled again on their next
     use, which costs time (``bench/memory.py``, variant ``full-trim``).
     """
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    if libc is None:
         return False
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        return False
+    libc.malloc_trim(0)
     return True
