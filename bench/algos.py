@@ -7,7 +7,7 @@
     python bench/algos.py --reuse ppo reinforce            # continue a stopped benchmark: read their runs back
 
 Each algorithm runs ``python -m core.run task=sentiment algo=<name>`` in its own process, one after the other,
-with the same ``algo.max_steps``, learning rate and KL penalty (:data:`SAME_FOR_ALL`) and each algorithm's
+with the same ``algo.max_steps``, learning rate, KL penalty and reward (:data:`SAME_FOR_ALL`) and each algorithm's
 defaults otherwise (every one samples ``algo.prompts_per_step`` x ``algo.num_generations`` = 2 x 8
 completions of up to 32 tokens per step), so every algorithm generates the same number of completions; the
 bench reads the budget back from each run's ``config.yaml`` and stops if it differs. Each run evaluates on the
@@ -56,9 +56,10 @@ COLORS = {"ppo": "#d62728", "reinforce": "#ff7f0e", "dqn": "#9467bd", "sac": "#8
           "rloo": "#2ca02c"}
 
 
-#: One learning rate and KL penalty for every algorithm (sentiment's settings for any algorithm), not the
-#: ones sentiment.yaml tunes for its default GRPO run (``recommended.with_algo.grpo``).
-SAME_FOR_ALL = ["algo.lr=1e-5", "algo.beta=0.04"]
+#: One learning rate, KL penalty and reward for every algorithm (sentiment's settings for any algorithm), not
+#: the ones sentiment.yaml tunes for its default GRPO run (``recommended.with_algo.grpo``); VADER alone, the
+#: reward of the committed results (the task's default adds a fluency reward).
+SAME_FOR_ALL = ["algo.lr=1e-5", "algo.beta=0.04", "task.rewards=[{name: vader_sentiment, weight: 1.0}]"]
 
 
 def run_algo(algo: str, steps: int, every: int, extra: list[str], out: Path) -> dict[str, Any]:

@@ -54,12 +54,12 @@ def test_a_task_may_recommend_settings_for_one_algorithm(compose_cfg):
         algo = compose_cfg(["task=sentiment", *overrides]).algo
         return algo.max_steps, algo.lr, algo.beta
 
-    assert knobs() == (32, 2.5e-5, 0.15)
+    assert knobs() == (32, 2.5e-5, 0.1)
     assert knobs("algo=rloo") == (48, 1e-5, 0.04)  # another algorithm: only the settings for any
     assert knobs("algo=dpo")[1] == 5e-6  # DPO keeps its own learning rate
-    assert knobs("algo.lr=3e-5", "algo.max_steps=4") == (4, 3e-5, 0.15)  # your overrides win
+    assert knobs("algo.lr=3e-5", "algo.max_steps=4") == (4, 3e-5, 0.1)  # your overrides win
     assert knobs("experiment=debug")[0] == 2  # and experiments
-    assert knobs("task.polarity=negative") == (32, 2.5e-5, 0.15)
+    assert knobs("task.polarity=negative") == (32, 2.5e-5, 0.1)
 
 
 def test_cfg_job_shows_the_algorithms_recommended_settings():
@@ -69,7 +69,7 @@ def test_cfg_job_shows_the_algorithms_recommended_settings():
     job = subprocess.run([sys.executable, "-m", "core.run", "task=sentiment", "--cfg", "job"], capture_output=True,
                          text=True, check=True).stdout
     algo = job[job.index("\nalgo:"):]
-    assert "  lr: 2.5e-05" in algo and "  beta: 0.15" in algo and "  max_steps: 32" in algo
+    assert "  lr: 2.5e-05" in algo and "  beta: 0.1\n" in algo and "  max_steps: 32" in algo
 
 
 def test_a_task_may_only_recommend_algo_and_eval_settings(tmp_path):

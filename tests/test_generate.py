@@ -21,5 +21,5 @@ def test_a_task_list_samples_each_task_with_its_own_rewards(tmp_path):
     main(["embedded:tiny", "task=[qa,sentiment]", "experiment=debug", "--num-prompts", "2", "--out", str(out)])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert Counter(r["task"] for r in rows) == {"qa": 2, "sentiment": 2}
-    own = {"qa": {"qa_f1", "qa_exact_match"}, "sentiment": {"vader_sentiment"}}
+    own = {"qa": {"qa_f1", "qa_exact_match"}, "sentiment": {"vader_sentiment", "fluency"}}
     assert all(set(r["rewards"]) == own[r["task"]] and None not in r["rewards"].values() for r in rows)

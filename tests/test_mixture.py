@@ -33,7 +33,7 @@ def test_two_tasks_compose_each_under_its_own_key(plugins):
 def test_recommended_settings_take_the_largest_and_overrides_win(plugins):
     both = preflight(TWO, plugins)
     # qa recommends 32 evaluation tokens, sentiment none (the default 48): the longer wins; sentiment's KL too
-    assert (both.algo.max_steps, both.algo.beta, both.eval.max_new_tokens) == (32, 0.15, 48)
+    assert (both.algo.max_steps, both.algo.beta, both.eval.max_new_tokens) == (32, 0.1, 48)
     assert both.algo.lr == 2.5e-5  # both tasks' settings for GRPO (recommended.with_algo) take part
     rloo = preflight([*TWO, "algo=rloo"], plugins)
     assert (rloo.algo.max_steps, rloo.algo.lr, rloo.algo.beta) == (48, 1e-5, 0.04)  # only those for any algorithm
@@ -145,7 +145,7 @@ def test_a_mixture_run_trains_one_model_and_reports_each_task(compose_cfg, plugi
         assert saved["delta"][name]["verdict"] in {"improved", "worse", "no detectable change", "increased", "decreased"}
     assert not [n for n in saved["after"] if not n.startswith(("qa:", "sentiment:"))]
     rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
-    own = {"qa": {"qa_f1", "qa_exact_match"}, "sentiment": {"vader_sentiment"}}
+    own = {"qa": {"qa_f1", "qa_exact_match"}, "sentiment": {"vader_sentiment", "fluency"}}
     assert all(set(r["rewards"]) == own[r["task"]] for r in rows), "every sample scored by its own task's rewards only"
     train = [r for r in rows if r["stage"] == "train"]
     assert len(train) == 3 * 2 * 2 and {r["task"] for r in rows if r["stage"] == "after"} == {"qa", "sentiment"}

@@ -142,8 +142,8 @@ def test_classifier_override_through_the_config(compose_cfg, plugins, classifier
 
     cfg = compose_cfg(["task=sentiment", f"task.classifier={classifier_dir}"])
     ctx = RunContext(cfg=cfg, output_dir=Path("unused"), plugins=plugins)
-    [fn] = build_rewards(cfg.task.rewards, ctx, ["prompt", "topic", "polarity"])
-    assert fn.__name__ == "classifier_sentiment"
+    fn, fluency = build_rewards(cfg.task.rewards, ctx, ["prompt", "topic", "polarity"])
+    assert (fn.__name__, fluency.__name__) == ("classifier_sentiment", "fluency")
     assert fn(["p"] * 4, TEXTS, polarity=["positive"] * 4) == pytest.approx(_by_hand(classifier_dir), abs=1e-5)
 
 
@@ -172,9 +172,11 @@ def test_steer_on_external_texts_continues_their_start(tmp_path, compose_cfg):
 
 def test_mode_selects_rewards_and_evaluators(compose_cfg):
     steer = compose_cfg(["task=sentiment"]).task
-    assert [r.name for r in steer.rewards] == ["vader_sentiment"] and list(steer.evaluators) == ["sentiment"]
+    # the polarity reward, and fluency under the base model beside it (mean token log-prob, half the weight)
+    assert [(r.name, r.weight) for r in steer.rewards] == [("vader_sentiment", 1.0), ("fluency", 0.5)]
+    assert steer.rewards[1].args == {"scale": "logprob"} and list(steer.evaluators) == ["sentiment"]
     hf = compose_cfg(["task=sentiment", "task.classifier=some/model"]).task
-    assert [r.name for r in hf.rewards] == ["classifier_sentiment"]
+    assert [r.name for r in hf.rewards] == ["classifier_sentiment", "fluency"]
     cls = compose_cfg(["task=sentiment", "task.mode=classify"]).task
     assert [r.name for r in cls.rewards] == ["sentiment_label"] and list(cls.evaluators) == ["sentiment_classify"]
     mine = compose_cfg(["task=sentiment", "task.mode=classify", "task.rewards=[{name: sentiment_label, weight: 2}]"])
