@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import os
 import platform
+from typing import Any
 
-__all__ = ["MMAP_THRESHOLD", "return_freed_memory", "trim_heap"]
+__all__ = ["MMAP_THRESHOLD", "return_freed_memory", "trim_heap", "release_optimizer"]
 
 #: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
 MMAP_THRESHOLD = 1 << 20
@@ -55,3 +57,19 @@ def trim_heap() -> bool:
         return False
     libc.malloc_trim(0)
     return True
+
+
+def release_optimizer(trainer: Any) -> None:
+    """Free a finished trainer's optimizer state (AdamW's moments: twice the weights in fp32) and hand the
+    freed heap back to the OS, before evaluation loads a reference model.
+
+    Dropping ``trainer.optimizer`` alone frees nothing: the learning-rate scheduler, the accelerator and the
+    callback handler keep references to it. So the state is emptied in place (the optimizer cannot step again),
+    and then the references are dropped.
+    """
+    state = getattr(getattr(trainer, "optimizer", None), "state", None)  # accelerate's wrapper: its optimizer's
+    if isinstance(state, dict):
+        state.clear()
+    trainer.optimizer = None
+    gc.collect()
+    trim_heap()

@@ -53,7 +53,7 @@ from core.interpret import token_shifts, top_changes
 from core.language import BaseModelScorer
 from core.lineage import read_lineage, resolve_run_model, write_lineage
 from core.logprobs import ScoredCompletion
-from core.memory import return_freed_memory
+from core.memory import release_optimizer, return_freed_memory
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
 from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
@@ -205,7 +205,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         output_dir / "metrics.json", {"interrupted_at_step": trainer.state.global_step,
                                       "before": {p.prefix + m: ev.value(m) for p, ev in zip(parts, before or [])
                                                  for m in ev.metrics}}))
-    trainer.optimizer = None  # free the optimizer state before evaluation loads the reference model
+    release_optimizer(trainer)  # before evaluation loads the reference model
     after = held_out("after", trainer.model)
     lineage = [*read_lineage(resolve_run_model(cfg.model.name_or_path)),
                {"run": str(output_dir), "task": cfg.task.name, "algo": cfg.algo.name, "start": cfg.model.name_or_path}]

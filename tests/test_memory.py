@@ -69,3 +69,35 @@ def test_trimming_the_heap_hands_its_freed_holes_back_to_the_os():
     assert applied == "None" and released < 10  # free() alone leaves the holes resident
     applied, released = released_mb("trim")
     assert applied == "True" and released > 80  # of the 100 MB freed
+
+
+def test_releasing_a_finished_trainers_optimizer_frees_its_state():
+    import gc
+    import weakref
+    from types import SimpleNamespace
+
+    import torch
+    from accelerate import Accelerator
+    from transformers import get_scheduler
+
+    from core.memory import release_optimizer
+
+    model = torch.nn.Linear(64, 64)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=4)
+    accelerator = Accelerator(cpu=True)
+    model, wrapped = accelerator.prepare(model, optimizer)
+    model(torch.ones(2, 64)).sum().backward()
+    wrapped.step()
+    moments = [weakref.ref(t) for s in optimizer.state.values() for t in s.values() if torch.is_tensor(t)]
+    assert len(moments) >= 4  # exp_avg and exp_avg_sq of the weight and the bias
+    trainer = SimpleNamespace(optimizer=wrapped, lr_scheduler=scheduler, accelerator=accelerator)
+
+    trainer.optimizer = None  # what dropping the attribute alone does: the scheduler still holds the state
+    gc.collect()
+    assert all(ref() is not None for ref in moments)
+    trainer.optimizer = wrapped
+    del wrapped
+    release_optimizer(trainer)
+    assert trainer.optimizer is None and all(ref() is None for ref in moments)
+    assert scheduler.optimizer is optimizer and not optimizer.state  # the scheduler's optimizer is empty too
