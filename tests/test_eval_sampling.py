@@ -48,3 +48,20 @@ def test_perplexity_is_scored_in_the_evaluation_precision(tiny_model, setting):
                                    texts=["a b", "c d"])
     assert seen == [setting] and "quality/perplexity" in evaluation.metrics
     assert not torch.is_autocast_enabled("cpu")  # the context ends with the scoring
+
+
+def test_sampling_hands_its_freed_heap_back_before_perplexity_is_scored(tiny_model, monkeypatch):
+    model, tokenizer = tiny_model
+    events = []
+    monkeypatch.setattr(evaluate, "trim_heap", lambda: events.append("trim"))
+
+    def scorer(prompts, completions):
+        events.append("score")
+        return [(1.0, 2)] * len(completions)
+
+    dataset = Dataset.from_dict({"prompt": ["hi", "the sea"]})
+    evaluate.evaluate(model, tokenizer, dataset, EvalConfig(max_new_tokens=3), [], [], perplexity=scorer)
+    assert events == ["trim", "score"]  # once, after sampling: the reference model loads into a trimmed heap
+    events.clear()
+    evaluate.evaluate(model, tokenizer, dataset, EvalConfig(), [], [], perplexity=scorer, texts=["a b", "c d"])
+    assert events == ["score"]  # stored completions: nothing sampled, nothing to trim
