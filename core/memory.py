@@ -60,12 +60,12 @@ def trim_heap() -> bool:
 
 
 def release_optimizer(trainer: Any) -> None:
-    """Free a finished trainer's optimizer state (AdamW's moments: twice the weights in fp32) and hand the
-    freed heap back to the OS, before evaluation loads a reference model.
+    """Free a finished trainer's optimizer state (AdamW's two moments per weight) and hand the freed heap back
+    to the OS, before evaluation loads a reference model.
 
     Dropping ``trainer.optimizer`` alone frees nothing: the learning-rate scheduler, the accelerator and the
-    callback handler keep references to it. So the state is emptied in place (the optimizer cannot step again),
-    and then the references are dropped.
+    callback handler keep references to it. So the state is emptied in place (the optimizer cannot step again)
+    before the trainer's own reference is dropped.
     """
     state = getattr(getattr(trainer, "optimizer", None), "state", None)  # accelerate's wrapper: its optimizer's
     if isinstance(state, dict):
