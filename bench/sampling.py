@@ -4,8 +4,10 @@
     python bench/sampling.py task=codegen --prompts 16 --repeats 3
 
 ``generate`` computes a batch until its longest row ends; ``core.generation.compacting_generate``
-drops rows that ended every ``COMPACT_EVERY`` tokens; on a CPU or GPU with fast bfloat16, a third
-variant also samples under bf16 autocast (``eval.bf16``, on by default there). The variants sample the same held-out prompts
+drops rows that ended every ``COMPACT_EVERY`` tokens; on a CPU or GPU with fast bfloat16, two more
+variants sample under bf16 autocast (``eval.bf16``, on by default there), with the keys cached in float32 as
+rotary embeddings leave them (a plain ``DynamicCache``) and in bfloat16 (``core.generation.AutocastKVCache``,
+rlft's). The variants sample the same held-out prompts
 with the task's evaluation settings (``eval.max_new_tokens``, ``num_samples``, ``temperature``,
 ``batch_size``, ``stop_strings``) from the same seed, alternating, ``--repeats`` times each. The table
 gives each variant's median wall time and the mean completion length in tokens (the same distribution,
@@ -24,12 +26,18 @@ import torch
 from _common import compose, machine_line
 
 
-def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int, bf16: bool) -> tuple[float, float]:
-    """Seconds to sample ``prompts`` with compaction every ``every`` tokens (0: off), under bf16 autocast or not;
-    and the mean completion length in tokens."""
+def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int, bf16: bool,
+           float32_keys: bool = False) -> tuple[float, float]:
+    """Seconds to sample ``prompts`` with compaction every ``every`` tokens (0: off), under bf16 autocast or not,
+    with keys cached as attention gets them or in float32; and the mean completion length in tokens."""
+    from transformers import DynamicCache
+
     from core import generation
 
-    generation.COMPACT_EVERY, saved = every, generation.COMPACT_EVERY
+    saved = generation.COMPACT_EVERY, generation.AutocastKVCache
+    generation.COMPACT_EVERY = every
+    if float32_keys:
+        generation.AutocastKVCache = DynamicCache
     torch.manual_seed(0)
     start = time.perf_counter()
     try:
@@ -38,7 +46,7 @@ def sample(model: Any, tokenizer: Any, prompts: list[Any], cfg: Any, every: int,
                                     batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, bf16=bf16,
                                     desc="sampling")
     finally:
-        generation.COMPACT_EVERY = saved
+        generation.COMPACT_EVERY, generation.AutocastKVCache = saved
     seconds = time.perf_counter() - start
     return seconds, statistics.mean(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
 
@@ -61,13 +69,14 @@ def main() -> None:
     held_out = task.splits()["test"]
     prompts = list(held_out["prompt"][:args.prompts])
     model, tokenizer = load_model(cfg.model)
-    variants = {"whole batch (generate)": (0, False), f"compacting every {every}": (every, False)}
+    variants = {"whole batch (generate)": (0, False, False), f"compacting every {every}": (every, False, False)}
     if bf16_supported():
-        variants[f"compacting every {every}, bf16 autocast"] = (every, True)
+        variants[f"compacting every {every}, bf16 autocast, float32 keys"] = (every, True, True)
+        variants[f"compacting every {every}, bf16 autocast, bf16 keys"] = (every, True, False)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, (n, bf16) in variants.items():
-            runs[name].append(sample(model, tokenizer, prompts, cfg.eval, n, bf16))
+        for name, (n, bf16, float32_keys) in variants.items():
+            runs[name].append(sample(model, tokenizer, prompts, cfg.eval, n, bf16, float32_keys))
     print(machine_line())
     e = cfg.eval
     print(f"task {cfg.task.name}: {len(prompts)} held-out prompts x {e.num_samples} samples, up to "

@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, StopStringCriteria
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, StopStringCriteria
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "bf16_autocast", "shared_prefill_generate", "compacting_generate",
+__all__ = ["render_prompt", "generate", "bf16_autocast", "AutocastKVCache", "shared_prefill_generate", "compacting_generate",
            "COMPACT_EVERY", "stop_kwargs", "as_completion", "inference_mode", "cache_name", "is_checkpointing"]
 
 
@@ -88,6 +88,22 @@ def cache_name(function: Callable[..., Any]) -> str:
     return "cache" if "cache" in inspect.signature(function).parameters else "past_key_values"
 
 
+class AutocastKVCache(DynamicCache):
+    """A :class:`~transformers.DynamicCache` that stores each layer's keys in its values' dtype.
+
+    Under bf16 autocast a model's key and value projections give bfloat16, but rotary position embeddings
+    (computed in float32) promote the keys back to float32, so a plain cache holds float32 keys beside
+    bfloat16 values, and attention casts the whole key cache to bfloat16 at every decoding step. Storing
+    the keys in bfloat16 gives the same attention inputs, so the same tokens, with half the key memory and
+    no per-step cast. Outside autocast keys and values share a dtype and nothing changes.
+    """
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, layer_idx: int,
+               *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append a layer's new keys (cast to the values' dtype) and values; return the layer's whole cache."""
+        return super().update(key_states.to(value_states.dtype), value_states, layer_idx, *args, **kwargs)
+
+
 def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                             num_return_sequences: int = 1, generate: Callable[..., Any] | None = None,
                             **kwargs: Any) -> torch.Tensor:
@@ -98,7 +114,8 @@ def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, att
     GRPO group of 8 samples of one prompt costs 8 prompt passes. Here the distinct prompts (all but
     their last token) run once, their key/value cache is copied to every row, and ``generate``
     continues from it: same positions, masks and sampling. Decoding then goes on in chunks of
-    :data:`COMPACT_EVERY` tokens without the rows that have ended (:func:`compacting_generate`).
+    :data:`COMPACT_EVERY` tokens without the rows that have ended (:func:`compacting_generate`), with
+    keys stored in the values' dtype (:class:`AutocastKVCache`).
     Models or options this cannot serve (encoder-decoders, static caches, extra tensor inputs such as
     images) go to ``generate`` as is. ``generate``: the generate function to call (default ``model.generate``).
     """
@@ -112,13 +129,14 @@ def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, att
     unique, inverse = torch.unique(key, dim=0, return_inverse=True)
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT forwards the cache as given
     name = cache_name(lm.prepare_inputs_for_generation)
-    cache = None
+    cache = AutocastKVCache(config=lm.config)
     if input_ids.size(1) >= 2 and unique.size(0) < key.size(0):
         rows = torch.arange(key.size(0), device=key.device)
         first = torch.full((unique.size(0),), key.size(0), device=key.device).scatter_reduce(0, inverse, rows, "amin")
         mask = attention_mask[first, :-1]
         prefill = model(input_ids=input_ids[first, :-1], attention_mask=mask, use_cache=True, logits_to_keep=1,
-                        position_ids=(mask.cumsum(-1) - 1).clamp(min=0))  # as generate numbers left-padded rows
+                        position_ids=(mask.cumsum(-1) - 1).clamp(min=0),  # as generate numbers left-padded rows
+                        **{name: cache})
         cache = getattr(prefill, name)
         cache.batch_select_indices(inverse)
     return compacting_generate(model, input_ids, attention_mask, generate, cache_kwarg=name, cache=cache, **kwargs)

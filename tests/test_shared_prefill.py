@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import core.algos.fast_trl as fast_trl
-from core.generation import render_prompt, shared_prefill_generate
+from core.generation import AutocastKVCache, render_prompt, shared_prefill_generate
 
 CONTENTS = ["hi", "a much longer prompt than the first one, please"]
 
@@ -67,7 +67,31 @@ def test_what_it_cannot_serve_goes_to_generate_unchanged(tiny_model):
     shared_prefill_generate(model, enc["input_ids"], enc["attention_mask"], num_return_sequences=2,
                             generate=generate, token_type_ids=torch.zeros_like(enc["input_ids"]))
     assert [k["input_ids"].size(0) for k in seen] == [2, 4, 4]
-    assert not any("cache" in k or "past_key_values" in k for k in seen)
+    distinct, *unserved = [{n: v for n, v in k.items() if n in ("cache", "past_key_values")} for k in seen]
+    assert [type(c) for c in distinct.values()] == [AutocastKVCache]  # nothing to share: an empty cache to fill
+    assert unserved == [{}, {}]
+
+
+def test_under_bf16_autocast_the_cache_keeps_keys_in_bf16_and_the_same_tokens(tiny_model):
+    """Rotary embeddings promote keys to float32 under autocast; attention casts them back to bf16 anyway, so
+    storing them in bf16 halves the key cache and changes no token."""
+    from transformers import DynamicCache
+
+    model, tokenizer = tiny_model
+    model = copy.deepcopy(model).eval()
+    enc = encode(tokenizer)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = model(**enc, past_key_values=DynamicCache(config=model.config), use_cache=True).past_key_values
+        compact = model(**enc, past_key_values=AutocastKVCache(config=model.config), use_cache=True).past_key_values
+        assert (plain.layers[0].keys.dtype, plain.layers[0].values.dtype) == (torch.float32, torch.bfloat16)
+        assert (compact.layers[0].keys.dtype, compact.layers[0].values.dtype) == (torch.bfloat16, torch.bfloat16)
+        assert torch.equal(compact.layers[0].keys, plain.layers[0].keys.to(torch.bfloat16))
+        kwargs = dict(max_new_tokens=12, min_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        reference = model.generate(input_ids=enc["input_ids"].repeat_interleave(3, 0),
+                                   attention_mask=enc["attention_mask"].repeat_interleave(3, 0), **kwargs)
+        shared = shared_prefill_generate(model, enc["input_ids"], enc["attention_mask"], num_return_sequences=3,
+                                         **kwargs)
+    assert torch.equal(shared, reference)
 
 
 @pytest.mark.parametrize("algo", ["grpo", "reinforce"])
