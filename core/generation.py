@@ -13,8 +13,9 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase,
 
 from core.errors import ConfigError
 
-__all__ = ["render_prompt", "generate", "bf16_autocast", "AutocastKVCache", "shared_prefill_generate", "compacting_generate",
-           "COMPACT_EVERY", "stop_kwargs", "as_completion", "inference_mode", "cache_name", "is_checkpointing"]
+__all__ = ["render_prompt", "generate", "bf16_autocast", "AutocastKVCache", "shared_prefill_generate",
+           "compacting_generate", "COMPACT_EVERY", "stop_kwargs", "as_completion", "inference_mode", "cache_name",
+           "is_checkpointing"]
 
 
 def render_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> str:
