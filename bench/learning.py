@@ -169,7 +169,9 @@ def write_summary(out: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", action="append", choices=TASKS, help="run only this task (repeatable)")
-    parser.add_argument("--against-trl", action="store_true", help="also run a bare TRL GRPO script on the same budget")
+    parser.add_argument("--against-trl", action="store_true",
+                        help="also run a bare TRL GRPO script on the same budget (without it, a task keeps its last "
+                             "comparison)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table, PNG and runs go")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
@@ -178,9 +180,12 @@ def main() -> None:
         machine = machine_line()
         result = run_task(task, args.overrides, args.out / "runs" / task)
         result.update(date=time.strftime("%Y-%m-%d"), machine=machine, overrides=args.overrides)
+        path = args.out / f"learning-{task}.json"
         if args.against_trl:
             result["against_trl"] = against_trl(task, result, args.out / "runs", args.overrides)
-        (args.out / f"learning-{task}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        elif path.exists() and "against_trl" in (previous := json.loads(path.read_text(encoding="utf-8"))):
+            result["against_trl"] = previous["against_trl"]  # its own pair of runs: kept until measured again
+        path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(write_summary(args.out))
 
 
