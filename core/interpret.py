@@ -32,15 +32,17 @@ def token_shifts(policy: Any, tokenizer: Any, reference: Callable[[], tuple[Any,
     ``base``: these completions' scores under the base model when already computed (the held-out
     evaluation's perplexity pass, in order); the base model then does not run again.
     """
-    trained = score_completions(policy, tokenizer, prompts, completions, max_tokens=max_tokens)
+    def score(model: Any, tok: Any) -> list[ScoredCompletion]:  # a long pass after training: hand memory back
+        return score_completions(model, tok, prompts, completions, max_tokens=max_tokens, release_memory=True)
+
+    trained = score(policy, tokenizer)
     if base is not None and len(base) == len(trained):
         base = [ScoredCompletion(s.ids[:max_tokens], s.logprobs[:max_tokens]) for s in base]
     elif hasattr(policy, "disable_adapter"):
         with policy.disable_adapter():
-            base = score_completions(policy, tokenizer, prompts, completions, max_tokens=max_tokens)
+            base = score(policy, tokenizer)
     else:
-        model, base_tokenizer = reference()
-        base = score_completions(model, base_tokenizer, prompts, completions, max_tokens=max_tokens)
+        base = score(*reference())
     return [[TokenDelta(tokenizer.decode([i]), b, a) for i, b, a in zip(s.ids, s.logprobs, t.logprobs)]
             for s, t in zip(base, trained)]
 

@@ -59,10 +59,11 @@ class BaseModelScorer:
         if hasattr(self.policy, "disable_adapter"):
             with self.policy.disable_adapter():
                 self.scored = score_completions(self.policy, self.tokenizer, prompts, completions,
-                                                max_tokens=self.max_tokens)
+                                                max_tokens=self.max_tokens, release_memory=True)
         else:
             model, base_tokenizer = self.reference()
-            self.scored = score_completions(model, base_tokenizer, prompts, completions, max_tokens=self.max_tokens)
+            self.scored = score_completions(model, base_tokenizer, prompts, completions, max_tokens=self.max_tokens,
+                                            release_memory=True)
         return [(-sum(s.logprobs), len(s.logprobs)) for s in self.scored]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from core.generation import cache_name, inference_mode, render_prompt
+from core.memory import trim_heap
 from core.rewards.spec import completion_text
 
 __all__ = ["ScoredCompletion", "encode_pair", "score_completions"]
@@ -124,13 +125,16 @@ def _score_shared_prompt(model: Any, prompt: list[int], completions: list[list[i
 
 def score_completions(model: Any, tokenizer: Any, prompts: Sequence[Any], completions: Sequence[Any], *,
                       max_tokens: int | None = None, max_prompt_tokens: int | None = None,
-                      batch_size: int = 8, share_prompts: bool = True) -> list[ScoredCompletion]:
+                      batch_size: int = 8, share_prompts: bool = True,
+                      release_memory: bool = False) -> list[ScoredCompletion]:
     """Score each (prompt, completion) pair; returns one :class:`ScoredCompletion` per pair, in order.
 
     With ``share_prompts``, completions of the same prompt are scored together on one prompt
     pass, ``batch_size`` at a time; the remaining pairs are sorted by length and run ``batch_size``
     at a time. The model runs in eval mode (its mode is restored afterwards); empty completions
-    cost nothing.
+    cost nothing. With ``release_memory``, each batch's freed memory goes back to the OS
+    (:func:`core.memory.trim_heap`): after training, glibc's heap is mostly free holes, and a long
+    pass that reuses them would otherwise leave every hole it touched resident.
     """
     pairs = [encode_pair(tokenizer, p, c, max_tokens, max_prompt_tokens) for p, c in zip(prompts, completions)]
     results: list[list[float]] = [[] for _ in pairs]
@@ -150,8 +154,12 @@ def score_completions(model: Any, tokenizer: Any, prompts: Sequence[Any], comple
                 values = _score_shared_prompt(model, pairs[chunk[0]][0], [pairs[i][1] for i in chunk], pad_id)
                 for i, lps in zip(chunk, values):
                     results[i] = lps
+                if release_memory:
+                    trim_heap()
         for start in range(0, len(todo), size):
             idx = todo[start:start + size]
             for i, lps in zip(idx, _score_batch(model, [pairs[i] for i in idx], pad_id)):
                 results[i] = lps
+            if release_memory:
+                trim_heap()
     return [ScoredCompletion(c, lps) for (_, c), lps in zip(pairs, results)]

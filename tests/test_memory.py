@@ -101,3 +101,30 @@ def test_releasing_a_finished_trainers_optimizer_frees_its_state():
     release_optimizer(trainer)
     assert trainer.optimizer is None and all(ref() is None for ref in moments)
     assert scheduler.optimizer is optimizer and not optimizer.state  # the scheduler's optimizer is empty too
+
+
+def test_scoring_with_release_memory_trims_after_every_batch_and_scores_the_same(tiny_model, monkeypatch):
+    import core.logprobs
+    from core.interpret import token_shifts
+    from core.language import BaseModelScorer
+    from core.logprobs import score_completions
+
+    model, tokenizer = tiny_model
+    trims: list[int] = []
+    monkeypatch.setattr(core.logprobs, "trim_heap", lambda: trims.append(1) or True)
+    shared = [{"role": "user", "content": "Say hi."}]
+    prompts = [shared] * 3 + [[{"role": "user", "content": f"Count to {n}."}] for n in (2, 3)]
+    completions = [[{"role": "assistant", "content": text}] for text in ("Hi", "Hello there", "Hey!", "1 2", "1 2 3")]
+
+    plain = score_completions(model, tokenizer, prompts, completions, batch_size=2)
+    assert not trims
+    released = score_completions(model, tokenizer, prompts, completions, batch_size=2, release_memory=True)
+    assert len(trims) == 3  # the shared prompt's 3 completions in 2 batches, the other two pairs in 1
+    assert [s.logprobs for s in released] == [s.logprobs for s in plain]
+
+    trims.clear()  # the passes after training release memory as they go: perplexity, then interpretability
+    BaseModelScorer(model, tokenizer, lambda: (model, tokenizer))(prompts, completions)
+    assert len(trims) == 2  # batch_size 8: the shared group, then the rest
+    trims.clear()
+    token_shifts(model, tokenizer, lambda: (model, tokenizer), prompts, completions)
+    assert len(trims) == 4  # the trained policy, then the base model
