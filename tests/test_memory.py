@@ -38,6 +38,35 @@ def test_sizeable_tensors_get_their_own_mapping_not_the_heap():
     assert heap("on", MALLOC_MMAP_THRESHOLD_=str(32 << 20)) == ["False", "True"]
 
 
+KERNEL_SCRIPT = """
+import sys, torch
+from core.memory import cap_kernel_cache
+applied = cap_kernel_cache(int(sys.argv[1])) if sys.argv[1] != "-" else None  # after torch's import, as in core.run
+weight = torch.randn(64, 64, dtype=torch.bfloat16)
+for rows in (3, 5, 3, 5, 3):  # two matmul shapes, alternating
+    torch.nn.functional.linear(torch.randn(rows, 64, dtype=torch.bfloat16), weight)
+print("applied", applied)
+"""
+
+
+def test_capping_onednns_kernel_cache_bounds_the_kernels_it_keeps(monkeypatch):
+    def kernels(capacity: str, **env: str) -> tuple[str, int, int]:
+        out = subprocess.run([sys.executable, "-c", KERNEL_SCRIPT, capacity], capture_output=True, text=True,
+                             check=True, env={**os.environ, "ONEDNN_VERBOSE": "all", **env}).stdout
+        applied = next(line.split()[1] for line in out.splitlines() if line.startswith("applied"))
+        return applied, out.count("create:cache_miss"), out.count("create:cache_hit")
+
+    for name in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY"):
+        monkeypatch.delenv(name, raising=False)
+    default = kernels("-")
+    if default[1:] == (0, 0):
+        pytest.skip("this CPU's bf16 matmuls do not run through oneDNN")
+    assert default == ("None", 2, 3)  # one kernel per shape, then reused
+    assert kernels("1") == ("True", 5, 0)  # a single kernel kept: each change of shape compiles again
+    # the user's own capacity wins: nothing changed
+    assert kernels("1", ONEDNN_PRIMITIVE_CACHE_CAPACITY="1024") == ("False", 2, 3)
+
+
 TRIM_SCRIPT = """
 import ctypes, sys
 from core.memory import trim_heap
