@@ -44,17 +44,19 @@ VARIANTS = {
     "full-trim": ["algo.trim_heap=true"],
     "full-pad32": ["+algo.trl.pad_to_multiple_of=32"],
     "full-onednn1024": [],
+    "full-onednn128": [],
 }
 #: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
 #: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB; ``-arena1``
 #: gives glibc a single heap for all threads. ``-pad32`` pads prompts and completions to multiples of 32 tokens (fewer
-#: matmul shapes for oneDNN to compile and cache kernels for; codegen's default); ``-onednn1024`` gives oneDNN's
-#: kernel cache its own default capacity instead of ``core.memory.cap_kernel_cache``'s 128.
+#: matmul shapes for oneDNN to compile and cache kernels for; codegen's default); ``-onednn1024`` and ``-onednn128``
+#: give oneDNN's kernel cache its own default capacity or 128 instead of ``core.memory.cap_kernel_cache``'s.
 ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
        "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
        "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)},
-       "full-arena1": {"MALLOC_ARENA_MAX": "1"}, "full-onednn1024": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "1024"}}
+       "full-arena1": {"MALLOC_ARENA_MAX": "1"}, "full-onednn1024": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "1024"},
+       "full-onednn128": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "128"}}
 
 
 def measure(name: str, overrides: list[str], steps: int, out: Path) -> dict[str, object]:

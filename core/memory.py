@@ -15,7 +15,7 @@ __all__ = ["MMAP_THRESHOLD", "KERNEL_CACHE", "return_freed_memory", "cap_kernel_
 MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD = -3
 #: Compiled oneDNN kernels kept at once (oneDNN's own default: 1024).
-KERNEL_CACHE = 128
+KERNEL_CACHE = 32
 
 
 @functools.cache
@@ -50,10 +50,11 @@ def cap_kernel_cache(capacity: int = KERNEL_CACHE) -> bool:
     """Keep at most ``capacity`` compiled oneDNN kernels (PyTorch's CPU bf16 matmuls); return whether it applied.
 
     oneDNN compiles and caches a kernel for every new matmul shape, and RL batches change their sequence
-    lengths at every step: with its default of 1024 kernels, what the cache holds grows all through a run (codegen's
-    12 training steps: 4.21 -> 3.85 GiB of peak RSS at 128, at the same step time; ``bench/memory.py``, variant
-    ``full-onednn128``). A capacity the user set (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``) wins. oneDNN reads it
-    when it creates its first kernel: call this before any model runs.
+    lengths at every step: with its default of 1024 kernels, what the cache holds grows all through a run. Over
+    codegen's first 12 training steps a capacity of 128 took peak RSS 4.21 -> 3.85 GiB, and 32 a further 3.78 ->
+    3.59 GiB (with completions padded to multiples of 32 tokens), at the same step time (``bench/memory.py``,
+    ``bench/results/memory/codegen/``). A capacity the user set (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``) wins.
+    oneDNN reads it when it creates its first kernel: call this before any model runs.
     """
     if "ONEDNN_PRIMITIVE_CACHE_CAPACITY" in os.environ or "DNNL_PRIMITIVE_CACHE_CAPACITY" in os.environ:
         return False
