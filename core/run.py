@@ -112,7 +112,7 @@ def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Ev
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Execute the whole loop for a composed config and return the metrics written."""
     return_freed_memory()  # before any model loads: peak RSS near the live tensors (core.memory)
-    cap_kernel_cache()
+    cap_kernel_cache()  # before the first matmul: bounds the kernels oneDNN keeps for every new shape
     plugins = discover()
     checkpoint = resume_checkpoint(cfg.resume, cfg.output_dir)
     if checkpoint is not None:
