@@ -40,6 +40,7 @@ VARIANTS = {
     "lora-heap": ["model.peft=lora"],
     "full-mmap256k": [],
     "full-mmap64k": [],
+    "full-mmap1m": [],
     "full-arena1": [],
     "full-trim": ["algo.trim_heap=true"],
     "full-pad32": ["+algo.trl.pad_to_multiple_of=32"],
@@ -48,13 +49,15 @@ VARIANTS = {
 }
 #: Variants run with extra environment: ``-heap`` keeps glibc's heap for tensors of up to 32 MiB (the threshold
 #: glibc's default reaches once large blocks are freed), as before ``core.memory``; what that module saves and costs.
-#: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB; ``-arena1``
+#: ``-mmap256k`` and ``-mmap64k`` lower ``core.memory``'s threshold (1 MiB) to 256 KiB and 64 KiB; ``-mmap1m`` keeps
+#: it at 1 MiB while sampling too (as before ``core.memory.heap_for_sampling``); ``-arena1``
 #: gives glibc a single heap for all threads. ``-pad32`` pads prompts and completions to multiples of 32 tokens (fewer
 #: matmul shapes for oneDNN to compile and cache kernels for; codegen's default); ``-onednn1024`` and ``-onednn128``
 #: give oneDNN's kernel cache its own default capacity or 128 instead of ``core.memory.cap_kernel_cache``'s.
 ENV = {"full-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)}, "lora-heap": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
        "full-mmap256k": {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
        "full-mmap64k": {"MALLOC_MMAP_THRESHOLD_": str(64 << 10)},
+       "full-mmap1m": {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)},
        "full-arena1": {"MALLOC_ARENA_MAX": "1"}, "full-onednn1024": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "1024"},
        "full-onednn128": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "128"}}
 

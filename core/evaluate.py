@@ -23,7 +23,6 @@ from core.errors import ConfigError
 from core.evaluators import Corpus, EvaluatorSpec, MetricValue, run_evaluator
 from core.generation import as_completion, bf16_autocast, generate
 from core.language import QUALITY_DIRECTIONS, Scorer, language_metrics
-from core.memory import trim_heap
 from core.rewards.checked import CheckedReward
 from core.rewards.spec import completion_text
 from core.stats import Estimate, index_interval, mean_interval, paired_index_delta, paired_mean_delta, verdict
@@ -180,7 +179,6 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
                                  temperature=cfg.temperature, num_samples=cfg.num_samples,
                                  batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc,
                                  bf16=_use_bf16(cfg)))
-    trim_heap()  # sampling's freed KV-cache blocks stay resident in glibc's heap: hand them back before scoring
     n = cfg.num_samples
     return [t for p in range(len(prompts)) for texts in per_seed for t in texts[p * n:(p + 1) * n]]
 

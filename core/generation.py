@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, StopStringCriteria
 
 from core.errors import ConfigError
+from core.memory import heap_for_sampling
 
 __all__ = ["render_prompt", "generate", "bf16_autocast", "AutocastKVCache", "shared_prefill_generate",
            "compacting_generate", "COMPACT_EVERY", "stop_kwargs", "as_completion", "inference_mode", "cache_name",
@@ -105,6 +106,7 @@ class AutocastKVCache(DynamicCache):
         return super().update(key_states.to(value_states.dtype), value_states, layer_idx, *args, **kwargs)
 
 
+@heap_for_sampling()
 def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                             num_return_sequences: int = 1, generate: Callable[..., Any] | None = None,
                             **kwargs: Any) -> torch.Tensor:
@@ -116,7 +118,8 @@ def shared_prefill_generate(model: PreTrainedModel, input_ids: torch.Tensor, att
     their last token) run once, their key/value cache is copied to every row, and ``generate``
     continues from it: same positions, masks and sampling. Decoding then goes on in chunks of
     :data:`COMPACT_EVERY` tokens without the rows that have ended (:func:`compacting_generate`), with
-    keys stored in the values' dtype (:class:`AutocastKVCache`).
+    keys stored in the values' dtype (:class:`AutocastKVCache`), and allocations served from the heap
+    (:func:`core.memory.heap_for_sampling`).
     Models or options this cannot serve (encoder-decoders, static caches, extra tensor inputs such as
     images) go to ``generate`` as is. ``generate``: the generate function to call (default ``model.generate``).
     """

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import gc
 import os
 import platform
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["MMAP_THRESHOLD", "KERNEL_CACHE", "return_freed_memory", "cap_kernel_cache", "trim_heap", "release_optimizer"]
+__all__ = ["MMAP_THRESHOLD", "SAMPLING_THRESHOLD", "KERNEL_CACHE", "return_freed_memory", "heap_for_sampling",
+           "cap_kernel_cache", "trim_heap", "release_optimizer"]
 
 #: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
 MMAP_THRESHOLD = 1 << 20
 _M_MMAP_THRESHOLD = -3
+#: The threshold while sampling (:func:`heap_for_sampling`): glibc's largest, the most its default ever reaches.
+SAMPLING_THRESHOLD = 32 << 20
+_threshold: int | None = None  # the threshold rlft set (None: glibc's own, or the user's MALLOC_MMAP_THRESHOLD_)
 #: Compiled oneDNN kernels kept at once (oneDNN's own default: 1024).
 KERNEL_CACHE = 32
 
@@ -40,10 +46,40 @@ def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:
     is a threshold the user set with glibc's own ``MALLOC_MMAP_THRESHOLD_`` environment variable. The cost: a
     fresh mapping is zero-filled on first touch (``bench/memory.py`` measures it, variant ``full-heap``).
     """
-    libc = _glibc()
-    if libc is None or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+    return _set_threshold(threshold)
+
+
+def _set_threshold(threshold: int) -> bool:
+    """Set glibc's ``M_MMAP_THRESHOLD``; return whether it applied (remembered for :func:`heap_for_sampling`)."""
+    global _threshold
+    libc = _glibc()
+    if libc is None or not libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)):
+        return False
+    _threshold = int(threshold)
+    return True
+
+
+@contextlib.contextmanager
+def heap_for_sampling(threshold: int = SAMPLING_THRESHOLD) -> Iterator[None]:
+    """Within the block (token-by-token sampling), serve allocations of up to ``threshold`` bytes from glibc's
+    heap again; on leaving, restore :func:`return_freed_memory`'s threshold and hand the heap's free pages back.
+
+    Decoding grows every layer's key/value cache by a fresh allocation at each token. With a threshold of 1 MiB
+    each is a new memory mapping, zero-filled on first touch and unmapped a token later: codegen's held-out
+    sampling took 1.42x as long (151 s against 106 s, the same tokens). The heap reuses those blocks instead, and
+    the pages they leave are returned when sampling ends. Where rlft does not own the threshold (not glibc, or
+    the user's ``MALLOC_MMAP_THRESHOLD_``), only the pages are handed back. Usable as a decorator.
+    """
+    previous = _threshold
+    switched = previous is not None and previous < threshold and _set_threshold(threshold)
+    try:
+        yield
+    finally:
+        if switched:
+            _set_threshold(previous)
+        trim_heap()
 
 
 def cap_kernel_cache(capacity: int = KERNEL_CACHE) -> bool:

@@ -8,6 +8,7 @@ import torch
 from datasets import Dataset
 
 import core.evaluate as evaluate
+import core.memory as memory
 from core.algos.base import bf16_supported
 from core.config import EvalConfig
 from core.generation import generate
@@ -53,7 +54,7 @@ def test_perplexity_is_scored_in_the_evaluation_precision(tiny_model, setting):
 def test_sampling_hands_its_freed_heap_back_before_perplexity_is_scored(tiny_model, monkeypatch):
     model, tokenizer = tiny_model
     events = []
-    monkeypatch.setattr(evaluate, "trim_heap", lambda: events.append("trim"))
+    monkeypatch.setattr(memory, "trim_heap", lambda: events.append("trim"))  # core.memory.heap_for_sampling's
 
     def scorer(prompts, completions):
         events.append("score")
@@ -61,7 +62,7 @@ def test_sampling_hands_its_freed_heap_back_before_perplexity_is_scored(tiny_mod
 
     dataset = Dataset.from_dict({"prompt": ["hi", "the sea"]})
     evaluate.evaluate(model, tokenizer, dataset, EvalConfig(max_new_tokens=3), [], [], perplexity=scorer)
-    assert events == ["trim", "score"]  # once, after sampling: the reference model loads into a trimmed heap
+    assert events == ["trim", "score"]  # once, after sampling (one batch): the reference model loads into a trimmed heap
     events.clear()
     evaluate.evaluate(model, tokenizer, dataset, EvalConfig(), [], [], perplexity=scorer, texts=["a b", "c d"])
     assert events == ["score"]  # stored completions: nothing sampled, nothing to trim

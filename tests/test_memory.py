@@ -157,3 +157,30 @@ def test_scoring_with_release_memory_trims_after_every_batch_and_scores_the_same
     trims.clear()
     token_shifts(model, tokenizer, lambda: (model, tokenizer), prompts, completions)
     assert len(trims) == 4  # the trained policy, then the base model
+
+
+def test_heap_for_sampling_raises_rlfts_threshold_inside_and_restores_it(monkeypatch):
+    from core import memory
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append(("mallopt", option, value))
+            return 1
+
+        def malloc_trim(self, pad):
+            calls.append(("trim", pad))
+            return 1
+
+    monkeypatch.setattr(memory, "_glibc", lambda: FakeLibc())
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setattr(memory, "_threshold", None)
+    with memory.heap_for_sampling():  # rlft owns no threshold yet: nothing switched, pages still handed back
+        pass
+    assert calls == [("trim", 0)]
+    calls.clear()
+    assert memory.return_freed_memory()
+    with memory.heap_for_sampling():
+        assert calls[-1][2] == memory.SAMPLING_THRESHOLD
+    assert calls[-2:] == [("mallopt", memory._M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD), ("trim", 0)]
+    assert memory._threshold == memory.MMAP_THRESHOLD
