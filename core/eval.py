@@ -27,6 +27,7 @@ from core.cli import discover, exit_with_help, preflight, report_errors
 from core.context import RunContext
 from core.evaluate import Evaluation, compare, evaluate
 from core.language import BaseModelScorer
+from core.memory import prepare_memory
 from core.mixture import build_parts, prefixed
 from core.models import load_model
 from core.outputs import write_json
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     exit_with_help(argv, __doc__)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     overrides, models = split_argv(argv)
+    prepare_memory()  # before any model loads
     cfg = preflight(overrides, discover())
     if not any(o.startswith("output_dir=") for o in overrides):
         cfg.output_dir = f"outputs/eval/{cfg.task.name}/{time.strftime('%Y-%m-%d_%H-%M-%S')}"

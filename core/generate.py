@@ -20,6 +20,7 @@ from pathlib import Path
 from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.generation import as_completion, generate
+from core.memory import prepare_memory
 from core.mixture import build_parts
 from core.models import load_model
 from core.rewards.spec import completion_text, prompt_text
@@ -40,6 +41,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str] | None = None) -> None:
     """Generate completions for a task's prompts and print them with their rewards."""
     args, overrides = _parse(sys.argv[1:] if argv is None else argv)
+    prepare_memory()  # before any model loads
     plugins = discover()
     cfg = preflight([*overrides, f"model.name_or_path={args.model}", "output_dir=."], plugins)
     ctx = RunContext(cfg=cfg, output_dir=Path("."), plugins=plugins)

@@ -11,8 +11,8 @@ import platform
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["MMAP_THRESHOLD", "SAMPLING_THRESHOLD", "KERNEL_CACHE", "return_freed_memory", "heap_for_sampling",
-           "cap_kernel_cache", "trim_heap", "release_optimizer"]
+__all__ = ["MMAP_THRESHOLD", "SAMPLING_THRESHOLD", "KERNEL_CACHE", "prepare_memory", "return_freed_memory",
+           "heap_for_sampling", "cap_kernel_cache", "trim_heap", "release_optimizer"]
 
 #: Allocations of at least this many bytes get their own memory mapping (glibc's ``M_MMAP_THRESHOLD``).
 MMAP_THRESHOLD = 1 << 20
@@ -34,6 +34,13 @@ def _glibc() -> ctypes.CDLL | None:
         return ctypes.CDLL(None)
     except OSError:
         return None
+
+
+def prepare_memory() -> None:
+    """The process-wide memory settings every rlft entry point (``core.run``, ``core.eval``, ``core.generate``)
+    applies before any model loads: :func:`return_freed_memory` and :func:`cap_kernel_cache`."""
+    return_freed_memory()
+    cap_kernel_cache()
 
 
 def return_freed_memory(threshold: int = MMAP_THRESHOLD) -> bool:

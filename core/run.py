@@ -53,7 +53,7 @@ from core.interpret import token_shifts, top_changes
 from core.language import BaseModelScorer
 from core.lineage import read_lineage, resolve_run_model, write_lineage
 from core.logprobs import ScoredCompletion
-from core.memory import cap_kernel_cache, release_optimizer, return_freed_memory
+from core.memory import prepare_memory, release_optimizer
 from core.models import load_model, lora_config
 from core.outputs import JsonlWriter, write_json
 from core.mixture import build_parts, conclude_parts, expand_overrides, training_set
@@ -111,8 +111,7 @@ def interpretation(policy: Any, tokenizer: Any, ctx: RunContext, afters: list[Ev
 
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Execute the whole loop for a composed config and return the metrics written."""
-    return_freed_memory()  # before any model loads: peak RSS near the live tensors (core.memory)
-    cap_kernel_cache()  # before the first matmul: bounds the kernels oneDNN keeps for every new shape
+    prepare_memory()  # before any model loads (core.memory)
     plugins = discover()
     checkpoint = resume_checkpoint(cfg.resume, cfg.output_dir)
     if checkpoint is not None:

@@ -184,3 +184,29 @@ def test_heap_for_sampling_raises_rlfts_threshold_inside_and_restores_it(monkeyp
         assert calls[-1][2] == memory.SAMPLING_THRESHOLD
     assert calls[-2:] == [("mallopt", memory._M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD), ("trim", 0)]
     assert memory._threshold == memory.MMAP_THRESHOLD
+
+
+class _Loaded(Exception):
+    """Raised by a stand-in model loader: the entry point got as far as loading a model."""
+
+
+@pytest.mark.parametrize("entry, loader, argv", [
+    ("core.eval", "evaluate_models", ["experiment=debug", "model.name_or_path=embedded:tiny"]),
+    ("core.generate", "load_model", ["embedded:tiny", "experiment=debug"]),
+])
+def test_standalone_entry_points_prepare_memory_before_any_model_loads(entry, loader, argv, monkeypatch, tmp_path):
+    import importlib
+
+    module = importlib.import_module(entry)
+    calls = []
+
+    def load(*args, **kwargs):
+        calls.append("load")
+        raise _Loaded
+
+    monkeypatch.setattr(module, "prepare_memory", lambda: calls.append("prepare"))
+    monkeypatch.setattr(module, loader, load)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(_Loaded):
+        module.main(argv)
+    assert calls == ["prepare", "load"]
