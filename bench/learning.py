@@ -121,8 +121,10 @@ def gain_ratio(versus: dict[str, Any]) -> str:
     if trl_high <= 0:
         return "bare TRL's gain is not above 0 even at its upper bound: no finite ratio"
     point = f"{(value / minutes) / (trl_value / trl_minutes):.1f}x" if trl_value > 0 else "no finite ratio"
+    if low <= 0:
+        return f"**{point}** on point estimates; no conservative ratio (rlft's own interval reaches 0)"
     bound = (low / minutes) / (trl_high / trl_minutes)
-    return f"**{point}** on point estimates; **{bound:.1f}x** conservatively (rlft's lower bound / TRL's upper bound)"
+    return f"**{bound:.1f}x** conservatively (rlft's lower bound / TRL's upper bound); **{point}** on point estimates"
 
 
 def trl_table(results: list[dict[str, Any]]) -> str:

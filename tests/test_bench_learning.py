@@ -33,3 +33,17 @@ def test_a_plain_rerun_keeps_the_earlier_comparison_and_a_new_one_replaces_it(mo
 
 def test_a_first_run_has_no_comparison(monkeypatch, tmp_path):
     assert "against_trl" not in rerun(monkeypatch, tmp_path)
+
+
+def versus(rlft: tuple[float, float, float], trl: tuple[float, float, float], minutes: float = 10.0) -> dict:
+    """An ``--against-trl`` record: each side's delta (value, 95% low, 95% high) over the same minutes."""
+    side = lambda d: {"delta": {"value": d[0], "ci": [d[1], d[2]]}, "wall_s": minutes * 60}  # noqa: E731
+    return {"rlft": side(rlft), "trl": side(trl)}
+
+
+def test_the_gain_ratio_is_conservative_only_when_rlfts_interval_excludes_zero():
+    assert learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15))).startswith("**2.0x** conservatively")
+    assert "**4.0x** on point estimates" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15)))
+    unresolved = learning.gain_ratio(versus((0.05, -0.004, 0.1), (0.045, -0.004, 0.1)))
+    assert unresolved == "**1.1x** on point estimates; no conservative ratio (rlft's own interval reaches 0)"
+    assert "no finite ratio" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (-0.1, -0.2, 0.0)))
