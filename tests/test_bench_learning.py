@@ -37,8 +37,8 @@ def test_a_first_run_has_no_comparison(monkeypatch, tmp_path):
 
 def versus(rlft: tuple[float, float, float], trl: tuple[float, float, float], minutes: float = 10.0) -> dict:
     """An ``--against-trl`` record: each side's delta (value, 95% low, 95% high) over the same minutes."""
-    side = lambda d: {"delta": {"value": d[0], "ci": [d[1], d[2]]}, "wall_s": minutes * 60}  # noqa: E731
-    return {"rlft": side(rlft), "trl": side(trl)}
+    return {name: {"delta": {"value": value, "ci": [low, high]}, "wall_s": minutes * 60}
+            for name, (value, low, high) in (("rlft", rlft), ("trl", trl))}
 
 
 def test_the_gain_ratio_is_conservative_only_when_rlfts_interval_excludes_zero():
