@@ -4,6 +4,7 @@
     python bench/learning.py --task qa            # one task (the table keeps the other tasks' last results)
     python bench/learning.py --task qa -- algo.max_steps=8   # extra overrides for every run
     python bench/learning.py --task sentiment --against-trl  # and a bare TRL GRPO script on the same budget
+    python bench/learning.py --task codegen --seeds 42 43 44  # the spread of the gain across training seeds
 
 Each task runs exactly as a user would start it (``python -m core.run task=<t>``), in its own
 process, one at a time. The table reports the task's headline held-out metric before -> after with
@@ -18,12 +19,19 @@ TRL ``GRPOTrainer`` script at TRL's default settings (``bench/_bare_trl.py``) fo
 wall time, scores both models and the base model on the held-out split with ``core.eval``
 (paired bootstrap against the base model), and reports the held-out gain per minute of each and
 their ratio, rlft over bare TRL.
+
+``--seeds`` runs the task once per training seed (``seed=<s>``; the table's row is the first seed's run)
+and adds each seed's held-out delta, their mean and its 95% t-interval across seeds. A run's bootstrap
+interval covers the held-out sampling only; the spread across seeds shows how far training's own
+randomness moves the result.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,6 +44,8 @@ from core.results import format_ci
 TASKS = ("sentiment", "qa", "news", "dialogue", "codegen")
 RESULTS = Path(__file__).parent / "results"
 PPL = "quality/perplexity"
+#: Records a plain re-run keeps from the task's previous result: each is a set of runs of its own.
+KEPT = ("against_trl", "seeds")
 
 
 def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
@@ -127,6 +137,43 @@ def gain_ratio(versus: dict[str, Any]) -> str:
     return f"**{bound:.1f}x** conservatively (rlft's lower bound / TRL's upper bound); **{point}** on point estimates"
 
 
+def seed_runs(task: str, seeds: list[int], first: dict[str, Any], runs: Path, overrides: list[str]) -> list[dict[str, Any]]:
+    """Each training seed's held-out delta and wall time; ``first`` is the run of ``seeds[0]``, the others run now."""
+    def record(seed: int, result: dict[str, Any]) -> dict[str, Any]:
+        m = result["metrics"]
+        return {"seed": seed, "delta": m["delta"][m["headline"]], "wall_s": result["wall_s"]}
+
+    return [record(seeds[0], first)] + [record(s, run_task(task, [*overrides, f"seed={s}"], runs / f"{task}-seed{s}"))
+                                        for s in seeds[1:]]
+
+
+def seed_spread(deltas: list[float], confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """The mean of per-seed deltas and its Student-t interval across seeds (at least two)."""
+    from scipy.stats import t
+
+    if len(deltas) < 2:
+        raise ValueError(f"the spread across seeds needs at least two runs, got {len(deltas)}")
+    mean = statistics.fmean(deltas)
+    half = t.ppf((1 + confidence) / 2, len(deltas) - 1) * statistics.stdev(deltas) / math.sqrt(len(deltas))
+    return mean, (mean - half, mean + half)
+
+
+def seeds_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table of each task's held-out delta per training seed and across seeds (tasks run with --seeds)."""
+    lines = ["| task | headline metric | per seed: delta [95% CI], verdict | mean delta across seeds [95% t-interval] "
+             "| improved in |", "|---|---|---|---|---|"]
+    for r in results:
+        seeds = r.get("seeds")
+        if not seeds:
+            continue
+        each = "; ".join(f"{s['seed']}: {format_ci(s['delta'], '.3g')}, {s['delta']['verdict']}" for s in seeds)
+        mean, (low, high) = seed_spread([s["delta"]["value"] for s in seeds])
+        improved = sum(s["delta"]["verdict"] == "improved" for s in seeds)
+        lines.append(f"| {r['task']} | {r['metrics']['headline']} | {each} | {mean:.3g} [{low:.3g}, {high:.3g}] | "
+                     f"{improved} of {len(seeds)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def trl_table(results: list[dict[str, Any]]) -> str:
     """Markdown table of held-out gain per minute, rlft against bare TRL (tasks measured with --against-trl)."""
     lines = ["| task | headline metric | rlft: delta [95% CI], verdict | wall | bare TRL: delta [95% CI], verdict | "
@@ -164,6 +211,10 @@ def write_summary(out: Path) -> str:
         text += ("\nAgainst a bare TRL `GRPOTrainer` script at TRL's default settings, given the rlft run's wall time "
                  "(`--against-trl`; both scored by `core.eval` against the base model on the held-out split):\n\n"
                  f"{versus}\n")
+    spread = seeds_table(results)
+    if spread:
+        text += ("\nAcross training seeds (`--seeds`; each run's interval covers held-out sampling only, the interval "
+                 f"across seeds covers training's randomness too):\n\n{spread}\n")
     (out / "learning.md").write_text(text, encoding="utf-8")
     return text
 
@@ -174,19 +225,27 @@ def main() -> None:
     parser.add_argument("--against-trl", action="store_true",
                         help="also run a bare TRL GRPO script on the same budget (without it, a task keeps its last "
                              "comparison)")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="training seeds: one run per seed, the row is the first's (without it, a task keeps its "
+                             "last spread)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table, PNG and runs go")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for task in args.task or TASKS:
         machine = machine_line()
-        result = run_task(task, args.overrides, args.out / "runs" / task)
-        result.update(date=time.strftime("%Y-%m-%d"), machine=machine, overrides=args.overrides)
+        first = [f"seed={args.seeds[0]}"] if args.seeds else []
+        result = run_task(task, [*args.overrides, *first], args.out / "runs" / task)
+        result.update(date=time.strftime("%Y-%m-%d"), machine=machine, overrides=[*args.overrides, *first])
         path = args.out / f"learning-{task}.json"
         if args.against_trl:
             result["against_trl"] = against_trl(task, result, args.out / "runs", args.overrides)
-        elif path.exists() and "against_trl" in (previous := json.loads(path.read_text(encoding="utf-8"))):
-            result["against_trl"] = previous["against_trl"]  # its own pair of runs: kept until measured again
+        if args.seeds and len(args.seeds) > 1:
+            result["seeds"] = seed_runs(task, args.seeds, result, args.out / "runs", args.overrides)
+        previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        for key in KEPT:  # each is a set of runs of its own: kept until measured again
+            if key not in result and key in previous:
+                result[key] = previous[key]
         path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(write_summary(args.out))
 

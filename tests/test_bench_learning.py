@@ -1,5 +1,6 @@
-"""bench/learning.py: re-running a task's row keeps its earlier ``--against-trl`` comparison unless it is measured
-again (the comparison is a pair of runs of its own, with its own rlft delta and wall time)."""
+"""bench/learning.py: re-running a task's row keeps its earlier ``--against-trl`` comparison and ``--seeds`` spread
+unless they are measured again (each is a set of runs of its own, with its own deltas and wall times); the gain
+ratio and the spread across seeds."""
 
 from __future__ import annotations
 
@@ -7,15 +8,25 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import learning  # noqa: E402  (bench/learning.py)
 
 
+def fake_run(task: str, overrides: list[str], runs: Path) -> dict:
+    """A finished run's record: its held-out delta is its seed's number (0 without one) over 100."""
+    seed = next((int(o.removeprefix("seed=")) for o in overrides if o.startswith("seed=")), 0)
+    delta = {"value": seed / 100, "ci": [seed / 100 - 0.01, seed / 100 + 0.01], "verdict": "improved" if seed else "-"}
+    return {"task": task, "wall_s": 2.0, "runs": runs.name, "overrides": overrides,
+            "metrics": {"headline": "m", "delta": {"m": delta}}}
+
+
 def rerun(monkeypatch, out: Path, *flags: str) -> dict:
-    """``learning.main`` for sentiment with the run itself (and the comparison) replaced by fixed records."""
-    monkeypatch.setattr(learning, "run_task", lambda task, overrides, runs: {"task": task, "wall_s": 2.0})
+    """``learning.main`` for sentiment with the runs themselves (and the comparison) replaced by fixed records."""
+    monkeypatch.setattr(learning, "run_task", fake_run)
     monkeypatch.setattr(learning, "against_trl", lambda task, result, runs, overrides: {"trl": "new"})
     monkeypatch.setattr(learning, "machine_line", lambda: "machine: test")
     monkeypatch.setattr(learning, "write_summary", lambda out: "")
@@ -31,8 +42,33 @@ def test_a_plain_rerun_keeps_the_earlier_comparison_and_a_new_one_replaces_it(mo
     assert rerun(monkeypatch, tmp_path, "--against-trl")["against_trl"] == {"trl": "new"}
 
 
-def test_a_first_run_has_no_comparison(monkeypatch, tmp_path):
-    assert "against_trl" not in rerun(monkeypatch, tmp_path)
+def test_a_first_run_has_no_comparison_and_no_spread(monkeypatch, tmp_path):
+    first = rerun(monkeypatch, tmp_path)
+    assert "against_trl" not in first and "seeds" not in first
+
+
+def test_seeds_run_once_each_the_row_is_the_first_and_a_plain_rerun_keeps_the_spread(monkeypatch, tmp_path):
+    seeded = rerun(monkeypatch, tmp_path, "--seeds", "7", "3")
+    assert seeded["runs"] == "sentiment" and seeded["overrides"] == ["seed=7"]
+    assert [(s["seed"], s["delta"]["value"]) for s in seeded["seeds"]] == [(7, 0.07), (3, 0.03)]
+    plain = rerun(monkeypatch, tmp_path)
+    assert plain["overrides"] == [] and plain["seeds"] == seeded["seeds"]
+
+
+def test_the_spread_across_seeds_is_a_student_t_interval_and_needs_two_seeds():
+    mean, (low, high) = learning.seed_spread([0.1, 0.2, 0.3])
+    assert mean == pytest.approx(0.2)
+    assert (low, high) == pytest.approx((0.2 - 4.302653 * 0.1 / 3 ** 0.5, 0.2 + 4.302653 * 0.1 / 3 ** 0.5))
+    with pytest.raises(ValueError, match="at least two runs, got 1"):
+        learning.seed_spread([0.1])
+
+
+def test_the_seeds_table_counts_the_seeds_that_improved():
+    seeds = [{"seed": s, "delta": fake_run("qa", [f"seed={s}"], Path("r"))["metrics"]["delta"]["m"]} for s in (0, 4)]
+    row = learning.seeds_table([{"task": "qa", "metrics": {"headline": "m"}, "seeds": seeds}]).splitlines()[-1]
+    assert row.startswith("| qa | m | 0: 0 [-0.01, 0.01], -; 4: 0.04 [0.03, 0.05], improved | 0.02 [")
+    assert row.endswith("| 1 of 2 |")
+    assert learning.seeds_table([{"task": "qa", "metrics": {"headline": "m"}}]) == ""
 
 
 def versus(rlft: tuple[float, float, float], trl: tuple[float, float, float], minutes: float = 10.0) -> dict:
