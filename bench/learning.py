@@ -231,6 +231,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table, PNG and runs go")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = parser.parse_args()
+    if args.seeds and len(set(args.seeds)) < len(args.seeds):
+        parser.error(f"--seeds {' '.join(map(str, args.seeds))}: a seed given twice would count one run twice")
     args.out.mkdir(parents=True, exist_ok=True)
     for task in args.task or TASKS:
         machine = machine_line()

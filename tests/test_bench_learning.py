@@ -55,6 +55,14 @@ def test_seeds_run_once_each_the_row_is_the_first_and_a_plain_rerun_keeps_the_sp
     assert plain["overrides"] == [] and plain["seeds"] == seeded["seeds"]
 
 
+def test_a_seed_given_twice_is_refused_before_anything_runs(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(learning, "run_task", lambda *args: pytest.fail("a run started"))
+    monkeypatch.setattr(sys, "argv", ["learning.py", "--task", "qa", "--seeds", "1", "2", "1", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        learning.main()
+    assert "--seeds 1 2 1: a seed given twice" in capsys.readouterr().err
+
+
 def test_the_spread_across_seeds_is_a_student_t_interval_and_needs_two_seeds():
     mean, (low, high) = learning.seed_spread([0.1, 0.2, 0.3])
     assert mean == pytest.approx(0.2)
