@@ -34,6 +34,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,34 +159,39 @@ def seed_spread(deltas: list[float], confidence: float = 0.95) -> tuple[float, t
     return mean, (mean - half, mean + half)
 
 
+def record_table(results: list[dict[str, Any]], key: str, columns: list[str],
+                 row: Callable[[dict[str, Any], Any], list[str]]) -> str:
+    """Markdown table of the tasks whose result holds a ``key`` record, one ``row(result, record)`` each ("" if none)."""
+    rows = [row(r, r[key]) for r in results if r.get(key)]
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(cells) + " |" for cells in [columns, *rows]]
+    return "\n".join([lines[0], "|" + "---|" * len(columns), *lines[1:]])
+
+
 def seeds_table(results: list[dict[str, Any]]) -> str:
     """Markdown table of each task's held-out delta per training seed and across seeds (tasks run with --seeds)."""
-    lines = ["| task | headline metric | per seed: delta [95% CI], verdict | mean delta across seeds [95% t-interval] "
-             "| improved in |", "|---|---|---|---|---|"]
-    for r in results:
-        seeds = r.get("seeds")
-        if not seeds:
-            continue
-        each = "; ".join(f"{s['seed']}: {format_ci(s['delta'], '.3g')}, {s['delta']['verdict']}" for s in seeds)
+    def row(r: dict[str, Any], seeds: list[dict[str, Any]]) -> list[str]:
         mean, (low, high) = seed_spread([s["delta"]["value"] for s in seeds])
         improved = sum(s["delta"]["verdict"] == "improved" for s in seeds)
-        lines.append(f"| {r['task']} | {r['metrics']['headline']} | {each} | {mean:.3g} [{low:.3g}, {high:.3g}] | "
-                     f"{improved} of {len(seeds)} |")
-    return "\n".join(lines) if len(lines) > 2 else ""
+        return [r["task"], r["metrics"]["headline"],
+                "; ".join(f"{s['seed']}: {format_ci(s['delta'], '.3g')}, {s['delta']['verdict']}" for s in seeds),
+                f"{mean:.3g} [{low:.3g}, {high:.3g}]", f"{improved} of {len(seeds)}"]
+
+    return record_table(results, "seeds", ["task", "headline metric", "per seed: delta [95% CI], verdict",
+                                           "mean delta across seeds [95% t-interval]", "improved in"], row)
 
 
 def trl_table(results: list[dict[str, Any]]) -> str:
     """Markdown table of held-out gain per minute, rlft against bare TRL (tasks measured with --against-trl)."""
-    lines = ["| task | headline metric | rlft: delta [95% CI], verdict | wall | bare TRL: delta [95% CI], verdict | "
-             "wall | gain per minute, rlft / bare TRL |", "|---|---|---|---|---|---|---|"]
-    for r in results:
-        a = r.get("against_trl")
-        if not a:
-            continue
-        cells = [f"{format_ci(a[k]['delta'], '.3g')}, {a[k]['delta']['verdict']} | {a[k]['wall_s'] / 60:.1f} min"
+    def row(r: dict[str, Any], a: dict[str, Any]) -> list[str]:
+        sides = [[f"{format_ci(a[k]['delta'], '.3g')}, {a[k]['delta']['verdict']}", f"{a[k]['wall_s'] / 60:.1f} min"]
                  for k in ("rlft", "trl")]
-        lines.append(f"| {r['task']} | {a['headline']} | {cells[0]} | {cells[1]} | {gain_ratio(a)} |")
-    return "\n".join(lines) if len(lines) > 2 else ""
+        return [r["task"], a["headline"], *sides[0], *sides[1], gain_ratio(a)]
+
+    return record_table(results, "against_trl", ["task", "headline metric", "rlft: delta [95% CI], verdict", "wall",
+                                                 "bare TRL: delta [95% CI], verdict", "wall",
+                                                 "gain per minute, rlft / bare TRL"], row)
 
 
 def load_results(out: Path) -> list[dict[str, Any]]:
