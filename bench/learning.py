@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -150,13 +149,13 @@ def seed_runs(task: str, seeds: list[int], first: dict[str, Any], runs: Path, ov
 
 def seed_spread(deltas: list[float], confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
     """The mean of per-seed deltas and its Student-t interval across seeds (at least two)."""
-    from scipy.stats import t
+    from scipy import stats
 
     if len(deltas) < 2:
         raise ValueError(f"the spread across seeds needs at least two runs, got {len(deltas)}")
     mean = statistics.fmean(deltas)
-    half = t.ppf((1 + confidence) / 2, len(deltas) - 1) * statistics.stdev(deltas) / math.sqrt(len(deltas))
-    return mean, (mean - half, mean + half)
+    low, high = stats.t.interval(confidence, len(deltas) - 1, loc=mean, scale=stats.sem(deltas))
+    return mean, (float(low), float(high))
 
 
 def record_table(results: list[dict[str, Any]], key: str, columns: list[str],
