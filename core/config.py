@@ -113,6 +113,10 @@ class ModelConfig:
                          "or 'continue' training that adapter.", "merge")
     lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA settings."})
     dtype: str = _help("Weights dtype: float32, bfloat16, float16 or auto.", "float32")
+    attn_implementation: str | None = _help(
+        "Attention kernel: null (transformers' default, sdpa), 'eager', or another transformers implementation. "
+        "'eager' makes CPU training bit-reproducible: sdpa's multi-threaded CPU backward can sum a gradient in a "
+        "thread-timing-dependent order.", None)
     revision: str | None = _help("Hub revision (branch, tag or commit).", None)
     trust_remote_code: bool = _help("Allow model code from the Hub.", False)
     cache_dir: str | None = _help("Where embedded models are cached (default: $RLFT_CACHE or ~/.cache/rlft).", None)

@@ -23,8 +23,8 @@ from core.config import ModelConfig
 from core.errors import ConfigError, ModelError, did_you_mean
 from core.lineage import is_adapter, resolve_run_model
 
-__all__ = ["EMBEDDED_PREFIX", "EMBEDDED_MODELS", "cache_root", "embedded_model_dir", "load_model", "load_tokenizer",
-           "lora_config"]
+__all__ = ["EMBEDDED_PREFIX", "EMBEDDED_MODELS", "attention_problem", "cache_root", "embedded_model_dir", "load_model",
+           "load_tokenizer", "lora_config"]
 
 log = logging.getLogger("rlft.models")
 
@@ -153,13 +153,14 @@ def load_model(cfg: ModelConfig | str) -> tuple[PreTrainedModel, PreTrainedToken
         raise ConfigError(f"model.dtype={dtype_name!r} is not one of {', '.join(DTYPES)}")
     revision = model_cfg.revision if model_cfg else None
     trust = bool(model_cfg.trust_remote_code) if model_cfg else False
+    attention = _attention(model_cfg.attn_implementation if model_cfg else None)
     tokenizer = load_tokenizer(path, revision, trust)
     if is_adapter(path):
-        model = _load_adapter(path, model_cfg.adapter if model_cfg else "merge", DTYPES[dtype_name])
+        model = _load_adapter(path, model_cfg.adapter if model_cfg else "merge", DTYPES[dtype_name], attention)
     else:
         try:
             model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[dtype_name], revision=revision,
-                                                         trust_remote_code=trust)
+                                                         trust_remote_code=trust, **attention)
         except Exception as exc:
             raise _load_error(path, exc) from exc
     if model.generation_config.pad_token_id is None:
@@ -167,7 +168,27 @@ def load_model(cfg: ModelConfig | str) -> tuple[PreTrainedModel, PreTrainedToken
     return model, tokenizer
 
 
-def _load_adapter(path: str, mode: str, dtype: Any) -> PreTrainedModel:
+def attention_problem(name: str | None) -> str | None:
+    """Why ``model.attn_implementation=name`` cannot load, or None. Hub kernels (``owner/repo``) are left to
+    transformers, which fetches them."""
+    if name in (None, "") or "/" in name:
+        return None
+    from transformers import AttentionInterface
+
+    known = ["eager", *AttentionInterface._global_mapping]
+    if name in known:
+        return None
+    return f"model.attn_implementation={name!r} is not one of {', '.join(known)}{did_you_mean(name, known)}"
+
+
+def _attention(name: str | None) -> dict[str, str]:
+    """``from_pretrained``'s attention kwarg for ``model.attn_implementation`` (none: transformers' default)."""
+    if problem := attention_problem(name):
+        raise ConfigError(problem)
+    return {"attn_implementation": name} if name else {}
+
+
+def _load_adapter(path: str, mode: str, dtype: Any, attention: dict[str, str]) -> PreTrainedModel:
     """A saved LoRA adapter on its base model: merged into it, or as a trainable PeftModel ('continue')."""
     import json
 
@@ -177,7 +198,7 @@ def _load_adapter(path: str, mode: str, dtype: Any) -> PreTrainedModel:
         raise ConfigError(f"model.adapter={mode!r} is not one of merge, continue")
     base_name = json.loads((Path(path) / "adapter_config.json").read_text())["base_model_name_or_path"]
     try:
-        base = AutoModelForCausalLM.from_pretrained(base_name, dtype=dtype)
+        base = AutoModelForCausalLM.from_pretrained(base_name, dtype=dtype, **attention)
     except Exception as exc:
         raise _load_error(base_name, exc) from exc
     model = PeftModel.from_pretrained(base, path, is_trainable=(mode == "continue"))

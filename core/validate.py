@@ -192,7 +192,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _model(cfg: Any) -> list[str]:
-    from core.models import DTYPES, EMBEDDED_MODELS, EMBEDDED_PREFIX
+    from core.models import DTYPES, EMBEDDED_MODELS, EMBEDDED_PREFIX, attention_problem
 
     model = cfg.model
     problems = []
@@ -206,6 +206,8 @@ def _model(cfg: Any) -> list[str]:
         problems += _ranges(model.lora, "model.lora", LORA_RULES)
     if model.dtype not in DTYPES:
         problems.append(f"model.dtype={model.dtype!r}: must be one of {', '.join(DTYPES)}")
+    if problem := attention_problem(model.get("attn_implementation")):
+        problems.append(problem)
     if name.startswith(EMBEDDED_PREFIX):
         if name[len(EMBEDDED_PREFIX):] not in EMBEDDED_MODELS:
             problems.append(f"model.name_or_path={name!r}: embedded models are "

@@ -71,6 +71,15 @@ def test_unknown_embedded_name_and_dtype_are_config_errors():
         load_model(ModelConfig(name_or_path="embedded:tiny", dtype="fp8"))
 
 
+def test_attention_implementation_is_passed_to_the_model_and_checked():
+    assert load_model("embedded:tiny")[0].config._attn_implementation == "sdpa", "transformers' default"
+    model, _ = load_model(ModelConfig(name_or_path="embedded:tiny", attn_implementation="eager"))
+    assert model.config._attn_implementation == "eager"
+    with pytest.raises(ConfigError, match=r"model.attn_implementation='spda' is not one of eager, .*sdpa"
+                                          r".* \(did you mean 'sdpa'\?\)"):
+        load_model(ModelConfig(name_or_path="embedded:tiny", attn_implementation="spda"))
+
+
 def test_lora_config_from_model_config():
     assert lora_config(ModelConfig(name_or_path="x")) is None
     cfg = lora_config(ModelConfig(name_or_path="x", peft="lora", lora=LoraConfig(r=4, alpha=8)))

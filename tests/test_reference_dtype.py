@@ -1,4 +1,5 @@
-"""TRL's frozen KL reference is stored in bfloat16 when training runs in bf16, unless the user chose its dtype."""
+"""TRL's frozen KL reference is stored in bfloat16 when training runs in bf16, unless the user chose its dtype; it
+uses the policy's attention implementation."""
 
 from __future__ import annotations
 
@@ -51,3 +52,12 @@ def test_the_reference_stays_float32_in_fp32_runs_and_when_its_dtype_is_chosen(c
 def test_no_reference_without_a_kl_term(compose_cfg, tiny_model, tmp_path):
     trainer = _trainer(compose_cfg, tiny_model, tmp_path, ["algo=grpo", "algo.beta=0.0", "algo.bf16=true"])
     assert trainer.ref_model is None
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+def test_the_reference_uses_the_policys_attention_implementation(compose_cfg, tmp_path, algo):
+    from core.models import load_model
+
+    eager = load_model(compose_cfg(["experiment=debug", "model.attn_implementation=eager"]).model)
+    trainer = _trainer(compose_cfg, eager, tmp_path, [f"algo={algo}", "algo.beta=0.1"])
+    assert trainer.ref_model.config._attn_implementation == "eager"

@@ -39,6 +39,7 @@ def test_the_debug_config_is_sound(compose_cfg, plugins, tmp_path):
     ("algo.gradient_accumulation_steps=3", "completions must be >= 2 per prompt and divisible by"),
     ("model.peft=qlora", "model.peft='qlora': must be null (full fine-tuning) or lora"),
     ("model.dtype=float8", "model.dtype='float8': must be one of float32"),
+    ("model.attn_implementation=eagr", "model.attn_implementation='eagr' is not one of eager, "),
     ("model.name_or_path=embedded:huge", "model.name_or_path='embedded:huge': embedded models are"),
     ("eval.temperature=-1", "eval.temperature=-1.0: must be a number >= 0 (0: greedy)"),
     ("eval.num_samples=0", "eval.num_samples=0: must be an integer >= 1"),
