@@ -3,11 +3,9 @@
 Plugins import only what this module exports.
 """
 
-import logging
+from core.hub_guard import guard_bitsandbytes_import
 
-# bitsandbytes (which peft imports) warns on AVX512-BF16 CPUs that its optional 4-bit matmul kernel is missing;
-# rlft uses only its 8-bit AdamW, so on those CPUs the warning was noise at the top of every run.
-logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+guard_bitsandbytes_import()  # before peft or TRL import it: no kernel fetched from the Hub (core/hub_guard.py)
 
 from core.config import RewardEntry, TaskConfig
 from core.errors import ConfigError, DataError, ModelError, PluginError, RewardError, RlftError

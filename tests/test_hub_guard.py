@@ -1,0 +1,39 @@
+"""Importing rlft keeps bitsandbytes from fetching a kernel from the Hub, and leaves ``kernels`` importable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("bitsandbytes")
+
+
+def test_bitsandbytes_imports_with_kernels_hidden_and_kernels_is_restored():
+    # records what `import kernels` would find at the moment bitsandbytes' CPU backend is imported
+    probe = textwrap.dedent("""
+        import importlib.abc, sys
+        seen = []
+
+        class Spy(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "bitsandbytes.backends.cpu.ops":
+                    seen.append(sys.modules.get("kernels", "absent"))
+                return None
+
+        sys.meta_path.insert(0, Spy())
+        import core
+        assert "bitsandbytes" not in sys.modules, "import core stays cheap"
+        import peft  # imports bitsandbytes
+        assert seen == [None], seen
+        assert "kernels" not in sys.modules or sys.modules["kernels"] is not None, "restored"
+        import importlib.util
+        if importlib.util.find_spec("kernels"):
+            import kernels  # importable again
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
