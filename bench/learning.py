@@ -138,10 +138,12 @@ def gain_ratio(versus: dict[str, Any]) -> str:
 
 
 def seed_runs(task: str, seeds: list[int], first: dict[str, Any], runs: Path, overrides: list[str]) -> list[dict[str, Any]]:
-    """Each training seed's held-out delta and wall time; ``first`` is the run of ``seeds[0]``, the others run now."""
+    """Each training seed's held-out delta, wall time and peak RSS; ``first`` is the run of ``seeds[0]``, the others
+    run now."""
     def record(seed: int, result: dict[str, Any]) -> dict[str, Any]:
         m = result["metrics"]
-        return {"seed": seed, "delta": m["delta"][m["headline"]], "wall_s": result["wall_s"]}
+        return {"seed": seed, "delta": m["delta"][m["headline"]], "wall_s": result["wall_s"],
+                "peak_rss_gb": result["peak_rss_gb"]}
 
     return [record(seeds[0], first)] + [record(s, run_task(task, [*overrides, f"seed={s}"], runs / f"{task}-seed{s}"))
                                         for s in seeds[1:]]
@@ -175,10 +177,20 @@ def seeds_table(results: list[dict[str, Any]]) -> str:
         improved = sum(s["delta"]["verdict"] == "improved" for s in seeds)
         return [r["task"], r["metrics"]["headline"],
                 "; ".join(f"{s['seed']}: {format_ci(s['delta'], '.3g')}, {s['delta']['verdict']}" for s in seeds),
-                f"{mean:.3g} [{low:.3g}, {high:.3g}]", f"{improved} of {len(seeds)}"]
+                f"{mean:.3g} [{low:.3g}, {high:.3g}]", f"{improved} of {len(seeds)}",
+                ", ".join(f"{s['wall_s'] / 60:.1f}" for s in seeds) + " min", highest_peak(seeds)]
 
     return record_table(results, "seeds", ["task", "headline metric", "per seed: delta [95% CI], verdict",
-                                           "mean delta across seeds [95% t-interval]", "improved in"], row)
+                                           "mean delta across seeds [95% t-interval]", "improved in", "wall per seed",
+                                           "highest peak RSS"], row)
+
+
+def highest_peak(seeds: list[dict[str, Any]]) -> str:
+    """The highest peak RSS among the seeds' runs (records from before it was kept have none)."""
+    known = [s["peak_rss_gb"] for s in seeds if s.get("peak_rss_gb") is not None]
+    if not known:
+        return "not recorded"
+    return f"{max(known):.2f} GiB" + ("" if len(known) == len(seeds) else f" ({len(known)} of {len(seeds)} runs)")
 
 
 def trl_table(results: list[dict[str, Any]]) -> str:

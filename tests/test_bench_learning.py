@@ -20,7 +20,7 @@ def fake_run(task: str, overrides: list[str], runs: Path) -> dict:
     """A finished run's record: its held-out delta is its seed's number (0 without one) over 100."""
     seed = next((int(o.removeprefix("seed=")) for o in overrides if o.startswith("seed=")), 0)
     delta = {"value": seed / 100, "ci": [seed / 100 - 0.01, seed / 100 + 0.01], "verdict": "improved" if seed else "-"}
-    return {"task": task, "wall_s": 2.0, "runs": runs.name, "overrides": overrides,
+    return {"task": task, "wall_s": 120.0, "peak_rss_gb": 3 + seed / 10, "runs": runs.name, "overrides": overrides,
             "metrics": {"headline": "m", "delta": {"m": delta}}}
 
 
@@ -38,7 +38,7 @@ def rerun(monkeypatch, out: Path, *flags: str) -> dict:
 def test_a_plain_rerun_keeps_the_earlier_comparison_and_a_new_one_replaces_it(monkeypatch, tmp_path):
     (tmp_path / "learning-sentiment.json").write_text(json.dumps({"wall_s": 1.0, "against_trl": {"trl": "old"}}))
     plain = rerun(monkeypatch, tmp_path)
-    assert plain["wall_s"] == 2.0 and plain["against_trl"] == {"trl": "old"}
+    assert plain["wall_s"] == 120.0 and plain["against_trl"] == {"trl": "old"}
     assert rerun(monkeypatch, tmp_path, "--against-trl")["against_trl"] == {"trl": "new"}
 
 
@@ -50,7 +50,8 @@ def test_a_first_run_has_no_comparison_and_no_spread(monkeypatch, tmp_path):
 def test_seeds_run_once_each_the_row_is_the_first_and_a_plain_rerun_keeps_the_spread(monkeypatch, tmp_path):
     seeded = rerun(monkeypatch, tmp_path, "--seeds", "7", "3")
     assert seeded["runs"] == "sentiment" and seeded["overrides"] == ["seed=7"]
-    assert [(s["seed"], s["delta"]["value"]) for s in seeded["seeds"]] == [(7, 0.07), (3, 0.03)]
+    assert [(s["seed"], s["delta"]["value"], s["peak_rss_gb"]) for s in seeded["seeds"]] == [(7, 0.07, 3.7),
+                                                                                               (3, 0.03, 3.3)]
     plain = rerun(monkeypatch, tmp_path)
     assert plain["overrides"] == [] and plain["seeds"] == seeded["seeds"]
 
@@ -71,23 +72,19 @@ def test_the_spread_across_seeds_is_a_student_t_interval_and_needs_two_seeds():
         learning.seed_spread([0.1])
 
 
-def test_the_seeds_table_counts_the_seeds_that_improved():
-    seeds = [{"seed": s, "delta": fake_run("qa", [f"seed={s}"], Path("r"))["metrics"]["delta"]["m"]} for s in (0, 4)]
-    row = learning.seeds_table([{"task": "qa", "metrics": {"headline": "m"}, "seeds": seeds}]).splitlines()[-1]
+def test_the_seeds_table_counts_the_seeds_that_improved_and_shows_the_highest_peak():
+    def record(seed: int) -> dict:
+        run = fake_run("qa", [f"seed={seed}"], Path("r"))
+        return {"seed": seed, "delta": run["metrics"]["delta"]["m"], "wall_s": run["wall_s"],
+                "peak_rss_gb": run["peak_rss_gb"]}
+
+    row = learning.seeds_table([{"task": "qa", "metrics": {"headline": "m"}, "seeds": [record(0), record(4)]}])
+    row = row.splitlines()[-1]
     assert row.startswith("| qa | m | 0: 0 [-0.01, 0.01], -; 4: 0.04 [0.03, 0.05], improved | 0.02 [")
-    assert row.endswith("| 1 of 2 |")
+    assert row.endswith("| 1 of 2 | 2.0, 2.0 min | 3.40 GiB |")
     assert learning.seeds_table([{"task": "qa", "metrics": {"headline": "m"}}]) == ""
 
 
-def versus(rlft: tuple[float, float, float], trl: tuple[float, float, float], minutes: float = 10.0) -> dict:
-    """An ``--against-trl`` record: each side's delta (value, 95% low, 95% high) over the same minutes."""
-    return {name: {"delta": {"value": value, "ci": [low, high]}, "wall_s": minutes * 60}
-            for name, (value, low, high) in (("rlft", rlft), ("trl", trl))}
-
-
-def test_the_gain_ratio_is_conservative_only_when_rlfts_interval_excludes_zero():
-    assert learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15))).startswith("**2.0x** conservatively")
-    assert "**4.0x** on point estimates" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15)))
-    unresolved = learning.gain_ratio(versus((0.05, -0.004, 0.1), (0.045, -0.004, 0.1)))
-    assert unresolved == "**1.1x** on point estimates; no conservative ratio (rlft's own interval reaches 0)"
-    assert "no finite ratio" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (-0.1, -0.2, 0.0)))
+def test_seed_records_from_before_peaks_were_kept_say_how_many_runs_the_peak_covers():
+    assert learning.highest_peak([{"peak_rss_gb": 3.83}, {}, {"peak_rss_gb": None}]) == "3.83 GiB (1 of 3 runs)"
+    assert learning.highest_peak([{}, {}]) == "not recorded"
