@@ -17,13 +17,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["guard_bitsandbytes_import", "kernels_hidden"]
+__all__ = ["guard_bitsandbytes_import"]
 
 _ABSENT = object()
 
 
 @contextlib.contextmanager
-def kernels_hidden() -> Iterator[None]:
+def _kernels_hidden() -> Iterator[None]:
     """Make ``import kernels`` raise ImportError inside the block; restore it after."""
     saved = sys.modules.get("kernels", _ABSENT)
     sys.modules["kernels"] = None  # type: ignore[assignment]
@@ -46,7 +46,7 @@ class _KernelsHiddenLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
-        with kernels_hidden():
+        with _kernels_hidden():
             self.loader.exec_module(module)
 
     def __getattr__(self, name: str) -> Any:
