@@ -50,7 +50,9 @@ KEPT = ("against_trl", "seeds")
 
 def run_task(task: str, extra: list[str], out: Path) -> dict[str, Any]:
     """Run ``python -m core.run task=<task>`` in a child process; return its metrics, wall time and peak RSS."""
-    cmd = [sys.executable, "-m", "core.run", f"task={task}", f"output_dir={out}", "report_to=[none]", *extra]
+    # eval.cache=false: every run samples its own before-training completions, as a fresh clone's does
+    cmd = [sys.executable, "-m", "core.run", f"task={task}", f"output_dir={out}", "report_to=[none]", "eval.cache=false",
+           *extra]
     wall, peak = run_child(cmd, out, f"task {task}: the run failed")  # rlft refuses a directory holding a run: cleared
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     return {"task": task, "metrics": metrics, "wall_s": wall, "peak_rss_gb": peak}

@@ -135,6 +135,9 @@ class EvalConfig:
                              [0])
     temperature: float = _help("0 for greedy decoding, else the sampling temperature.", 0.0)
     batch_size: int = _help("Prompts per generation batch.", 32)
+    cache: bool = _help("Reuse the base model's before-training completions from an earlier run with the same weights, "
+                        "held-out prompts, sampling settings, hardware and versions (kept in $RLFT_EVAL_CACHE, default "
+                        "~/.cache/rlft/eval); they are scored again. false: sample them in every run.", True)
     bf16: bool | None = _help("Sample, and score perplexity under the base model, in bfloat16 autocast (log-probs "
                               "stay float32); None: where the hardware has fast bf16, as algo.bf16.", None)
     every: int = _help("Also evaluate every N training steps (0: only before and after); gives the learning curve.",

@@ -27,7 +27,7 @@ from core.rewards.checked import CheckedReward
 from core.rewards.spec import completion_text
 from core.stats import Estimate, index_interval, mean_interval, paired_index_delta, paired_mean_delta, verdict
 
-__all__ = ["Metric", "Evaluation", "Comparison", "evaluate", "score", "compare"]
+__all__ = ["Metric", "Evaluation", "Comparison", "evaluate", "score", "compare", "use_bf16"]
 
 
 @dataclass
@@ -161,7 +161,7 @@ def score(prompts: Sequence[Any], completions: Sequence[Any], columns: dict[str,
     return metrics
 
 
-def _use_bf16(cfg: EvalConfig) -> bool:
+def use_bf16(cfg: EvalConfig) -> bool:
     """``eval.bf16`` resolved: None means where the hardware has fast bf16."""
     return bf16_supported() if cfg.bf16 is None else cfg.bf16
 
@@ -178,7 +178,7 @@ def _generate_all(model: Any, tokenizer: Any, prompts: list[Any], cfg: EvalConfi
         per_seed.append(generate(model, tokenizer, prompts, max_new_tokens=cfg.max_new_tokens,
                                  temperature=cfg.temperature, num_samples=cfg.num_samples,
                                  batch_size=cfg.batch_size, stop_strings=cfg.stop_strings, desc=desc,
-                                 bf16=_use_bf16(cfg)))
+                                 bf16=use_bf16(cfg)))
     n = cfg.num_samples
     return [t for p in range(len(prompts)) for texts in per_seed for t in texts[p * n:(p + 1) * n]]
 
@@ -204,7 +204,7 @@ def evaluate(model: Any, tokenizer: Any, dataset: Dataset, cfg: EvalConfig, rewa
     columns = {c: [v for v in dataset[c] for _ in range(n)] for c in dataset.column_names if c != "prompt"}
     metrics = score(rep_prompts, completions, columns, rewards, evaluators)
     if cfg.language_quality:
-        with bf16_autocast(model.device.type, _use_bf16(cfg)):  # perplexity's base-model pass
+        with bf16_autocast(model.device.type, use_bf16(cfg)):  # perplexity's base-model pass
             quality = language_metrics(rep_prompts, completions, perplexity)
         for name, value in quality.items():
             metrics[name] = _from_value(value, QUALITY_DIRECTIONS[name], lambda rows: math.nan)

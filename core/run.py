@@ -7,7 +7,9 @@ The loop, in order:
 3. build the task: train split, held-out split, reward functions, evaluators; with ``task=[a,b]``
    every task, one training set mixing their train splits by weight, each task's rewards routed to
    its own rows (:mod:`core.mixture`);
-4. evaluate the base model on the held-out split (every metric with a 95% interval);
+4. evaluate the base model on the held-out split (every metric with a 95% interval); its completions
+   its completions and their base-model perplexity come from the eval cache when an earlier run made them
+   (:mod:`core.eval_cache`), and the task's rewards and evaluators score them again;
 5. train with the chosen algorithm (TRL GRPO or RLOO), evaluating every ``eval.every`` steps;
 6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric
    (several tasks: each on its own held-out split, metrics named ``<task>:<metric>``);
@@ -46,6 +48,7 @@ from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
 from core.errors import ConfigError, DataError
+from core.eval_cache import BeforeCache
 from core.evaluate import Evaluation, evaluate
 from core.feedback.cost import judgements_used
 from core.generation import as_completion
@@ -141,19 +144,23 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     plugins.hook.rlft_run_start(run=ctx)
 
     after_base: list[ScoredCompletion] = []  # the final completions under the base model, for interpretation
+    cache = (BeforeCache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"]) for p in parts}, cfg.eval)
+             if cfg.eval.enabled and cfg.eval.cache and stored is None else None)
 
-    def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None) -> list[Evaluation] | None:
+    def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None,
+                 logged: bool = False) -> list[Evaluation] | None:
         if not cfg.eval.enabled:
             return None
         evaluations = []
         for part in parts:
             part.log.stage = stage
             base = (lambda: (model, tokenizer)) if stage == "before" else ctx.reference_model
-            texts = (reuse or {}).get(part.key)  # stored completions: scored again, their rows already logged
+            texts = (reuse or {}).get(part.key)  # completions sampled before: scored again
             scorer = BaseModelScorer(policy, tokenizer, base)
-            with part.log.mute() if texts is not None else contextlib.nullcontext():
+            perplexity = cache.scorer(part.key, scorer) if stage == "before" and cache is not None else scorer
+            with part.log.mute() if logged else contextlib.nullcontext():  # a resume: their rows are in the log
                 evaluation = evaluate(policy, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
-                                      perplexity=scorer, texts=texts,
+                                      perplexity=perplexity, texts=texts,
                                       desc=f"eval {part.key + ' ' if part.prefix else ''}({stage})")
             if stage == "after":
                 after_base.extend(scorer.scored)
@@ -168,7 +175,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     def headlines(evaluations: list[Evaluation]) -> dict[str, Any]:  # every task's headline, the first leading
         return {p.prefix + p.headline: ev.estimate(p.headline) for p, ev in zip(parts, evaluations)}
 
-    before = held_out("before", model, stored)
+    cached = cache.load() if cache is not None else None
+    before = held_out("before", model, stored or cached, logged=stored is not None)
+    if cache is not None and cached is None and rank == 0:
+        cache.store({p.key: ev.completions for p, ev in zip(parts, before)})
     for part in parts:
         part.log.stage = "train"
     stop = GracefulStop()
@@ -216,6 +226,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     samples.close()
     metrics = conclude_parts(parts, before, after, cfg.eval.max_perplexity_increase)
     metrics["lineage"] = [f"{step['task']} ({step['algo']}, {step['run']})" for step in lineage]
+    if cache is not None:  # where the before-training completions came from
+        metrics["before_cache"] = {"path": str(cache.path), "hit": cached is not None}
     if curve is not None:
         curve.add(curve.point(trainer.state.global_step, headlines(after)))
         metrics["curve"] = curve.points

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,15 @@ import pytest
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ["RLFT_EVAL_CACHE"] = tempfile.mkdtemp(prefix="rlft-eval-cache-")  # never the user's cache (core.eval_cache)
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _own_eval_cache(tmp_path_factory, monkeypatch):
+    """Each test starts with no cached before-training completions, so every run it makes samples its own."""
+    monkeypatch.setenv("RLFT_EVAL_CACHE", str(tmp_path_factory.mktemp("eval-cache")))
 
 
 @pytest.fixture(scope="session")

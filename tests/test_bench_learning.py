@@ -88,3 +88,20 @@ def test_the_seeds_table_counts_the_seeds_that_improved_and_shows_the_highest_pe
 def test_seed_records_from_before_peaks_were_kept_say_how_many_runs_the_peak_covers():
     assert learning.highest_peak([{"peak_rss_gb": 3.83}, {}, {"peak_rss_gb": None}]) == "3.83 GiB (1 of 3 runs)"
     assert learning.highest_peak([{}, {}]) == "not recorded"
+
+
+def test_each_run_samples_its_own_before_completions_unless_the_command_line_says_otherwise(monkeypatch, tmp_path):
+    commands = []
+
+    def child(cmd: list[str], out: Path, what: str) -> tuple[float, float]:
+        commands.append(cmd)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text("{}")
+        return 60.0, 3.0
+
+    monkeypatch.setattr(learning, "run_child", child)
+    learning.run_task("qa", [], tmp_path / "qa")
+    learning.run_task("qa", ["eval.cache=true"], tmp_path / "qa-cached")
+    assert "eval.cache=false" in commands[0] and not any(a.startswith("eval.cache") and a != "eval.cache=false"
+                                                         for a in commands[0])
+    assert commands[1].index("eval.cache=false") < commands[1].index("eval.cache=true")  # Hydra: the last one wins
