@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
@@ -142,16 +145,31 @@ def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
         _check_group(override, plugins)
     if not any(o.lstrip("+").partition("=")[0] == "task" for o in overrides):
         _check_group(f"task={_default_choice('task')}", plugins)
+    multirun = bool({"-m", "--multirun"} & set(args))
     try:
+        jobs = _sweep_jobs(overrides) if multirun else [overrides]
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
+            cfgs = [compose("config", overrides=job) for job in jobs]
     except (HydraException, OmegaConfBaseException) as exc:
         raise _unknown_key(exc, overrides) or ConfigError(_one_line(exc)) from None
-    if full and not {"-m", "--multirun"} & set(args):
+    if full:
         from core.validate import check_config
 
-        check_config(cfg, plugins, _run_dir(cfg, args))
-    return cfg
+        for cfg in cfgs:  # a sweep's jobs write to directories Hydra makes for them
+            check_config(cfg, plugins, None if multirun else _run_dir(cfg, args))
+    return cfgs[0]
+
+
+def _sweep_jobs(overrides: list[str]) -> list[list[str]]:
+    """Each job's overrides in a ``--multirun`` sweep, as Hydra's basic sweeper lists them (``seed=1,2
+    algo.lr=1e-5,2e-5``: four jobs). A sweep only a sweeper plugin can draw from (``interval(0,1)``) is left out."""
+    choices = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if not override.is_sweep_override():
+            choices.append([override.input_line])
+        elif override.value_type != ValueType.INTERVAL_SWEEP:
+            choices.append([f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()])
+    return [list(job) for job in itertools.product(*choices)]
 
 
 def exit_with_help(argv: Sequence[str], usage: str | None) -> None:

@@ -127,3 +127,17 @@ def test_cli_errors_are_one_line_with_exit_status_2(argv, expected, tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("rlft: error:")]
     assert len(errors) == 1 and expected in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_sweep_is_checked_job_by_job_before_anything_runs(plugins):
+    from core.cli import _sweep_jobs
+
+    assert _sweep_jobs(["seed=1,2", "algo.lr=range(1,3)", "task=qa", "+x=interval(0,1)"]) == [
+        ["seed=1", "algo.lr=1", "task=qa"], ["seed=1", "algo.lr=2", "task=qa"],
+        ["seed=2", "algo.lr=1", "task=qa"], ["seed=2", "algo.lr=2", "task=qa"]]
+    cfg = preflight(["-m", "experiment=debug", "seed=1,2"], plugins, full=True)  # Hydra's own compose refuses 1,2
+    assert cfg.seed == 1
+    with pytest.raises(ConfigError, match=r"unknown config key 'algo.lrr'"):
+        preflight(["--multirun", "experiment=debug", "seed=1,2", "algo.lrr=1"], plugins)
+    with pytest.raises(ConfigError, match=r"model.attn_implementation='eagr'.*did you mean 'eager'"):  # the 2nd job's
+        preflight(["-m", "experiment=debug", "model.attn_implementation=eager,eagr"], plugins, full=True)
