@@ -32,7 +32,7 @@ from core.language import Scorer
 from core.models import cache_root
 from core.outputs import write_json
 
-__all__ = ["SAMPLING", "eval_cache_dir", "weights_fingerprint", "before_key", "BeforeCache"]
+__all__ = ["SAMPLING", "eval_cache_dir", "weights_fingerprint", "before_key", "open_before_cache", "BeforeCache"]
 
 log = logging.getLogger("rlft")
 
@@ -82,7 +82,8 @@ def before_key(model: Any, tokenizer: Any, prompts: dict[str, list[Any]], settin
     """The cache key of a run's before-training completions: a digest of the weights, the model's generation
     config, the tokenizer's vocabulary, the prompts as the model sees them (chat template applied), the
     ``SAMPLING`` settings of ``settings`` (the run's ``eval`` config) and its bf16 autocast, the hardware, the
-    versions of torch, transformers and rlft, and rlft's sampling and scoring code. ``prompts``: held-out prompts per task key."""
+    versions of torch, transformers and rlft, and rlft's sampling and scoring code.
+    ``prompts``: the held-out prompts per task key."""
     plain = OmegaConf.to_container(settings, resolve=True) if OmegaConf.is_config(settings) else dict(settings)
     parts = {
         "weights": weights_fingerprint(model),
@@ -107,6 +108,17 @@ def _rlft_version() -> str:
         return metadata.version("rlft")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def open_before_cache(model: Any, tokenizer: Any, prompts: dict[str, list[Any]], settings: Any) -> BeforeCache | None:
+    """The run's cache entry, or None: ``eval.cache`` is off, or this process does not hold the whole weights
+    (DeepSpeed ZeRO-3 leaves each one an empty shard), so no fingerprint could tell two models apart."""
+    if not settings.cache:
+        return None
+    if any(p.numel() == 0 for p in model.parameters()):
+        log.info("rlft: eval cache: the weights are sharded across processes; sampling the base model")
+        return None
+    return BeforeCache(model, tokenizer, prompts, settings)
 
 
 class BeforeCache:

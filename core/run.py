@@ -8,7 +8,7 @@ The loop, in order:
    every task, one training set mixing their train splits by weight, each task's rewards routed to
    its own rows (:mod:`core.mixture`);
 4. evaluate the base model on the held-out split (every metric with a 95% interval); its completions
-   its completions and their base-model perplexity come from the eval cache when an earlier run made them
+   and their base-model perplexity come from the eval cache when an earlier run made them
    (:mod:`core.eval_cache`), and the task's rewards and evaluators score them again;
 5. train with the chosen algorithm (TRL GRPO or RLOO), evaluating every ``eval.every`` steps;
 6. evaluate the trained model on the same held-out split; paired-bootstrap verdicts per metric
@@ -48,7 +48,7 @@ from core.cli import discover, preflight, report_errors
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
 from core.errors import ConfigError, DataError
-from core.eval_cache import BeforeCache
+from core.eval_cache import open_before_cache
 from core.evaluate import Evaluation, evaluate
 from core.feedback.cost import judgements_used
 from core.generation import as_completion
@@ -144,8 +144,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     plugins.hook.rlft_run_start(run=ctx)
 
     after_base: list[ScoredCompletion] = []  # the final completions under the base model, for interpretation
-    cache = (BeforeCache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"]) for p in parts}, cfg.eval)
-             if cfg.eval.enabled and cfg.eval.cache and stored is None else None)
+    cache = (open_before_cache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"]) for p in parts}, cfg.eval)
+             if cfg.eval.enabled and stored is None else None)
 
     def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None,
                  logged: bool = False) -> list[Evaluation] | None:

@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 
 import core.evaluate
 from core.config import EvalConfig
-from core.eval_cache import SAMPLING, BeforeCache, before_key, eval_cache_dir, weights_fingerprint
+from core.eval_cache import (SAMPLING, BeforeCache, before_key, eval_cache_dir, open_before_cache,
+                             weights_fingerprint)
 from core.language import BaseModelScorer
 from core.models import load_model
 from core.run import run
@@ -33,6 +34,14 @@ def test_the_fingerprint_is_stable_and_sees_any_trained_tensor_or_dtype():
         dict(again.named_parameters())["model.layers.1.mlp.down_proj.weight"].add_(1e-3)  # one trained tensor
     assert weights_fingerprint(again) != first
     assert weights_fingerprint(model.to(torch.bfloat16)) != first
+
+
+def test_there_is_no_cache_entry_when_the_cache_is_off_or_the_weights_are_sharded():
+    model, tokenizer = load_model("embedded:tiny")
+    assert isinstance(open_before_cache(model, tokenizer, PROMPTS, settings()), BeforeCache)
+    assert open_before_cache(model, tokenizer, PROMPTS, settings(cache=False)) is None
+    dict(model.named_parameters())["model.layers.0.mlp.up_proj.weight"].data = torch.empty(0)  # a ZeRO-3 placeholder
+    assert open_before_cache(model, tokenizer, PROMPTS, settings()) is None
 
 
 def test_the_key_changes_with_everything_that_shapes_the_completions_and_nothing_else(tiny_model):
