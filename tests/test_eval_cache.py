@@ -10,6 +10,7 @@ from collections import Counter
 import torch
 from omegaconf import OmegaConf
 
+import core.eval_cache
 import core.evaluate
 from core.config import EvalConfig
 from core.eval_cache import (SAMPLING, BeforeCache, before_key, eval_cache_dir, open_before_cache,
@@ -44,7 +45,7 @@ def test_there_is_no_cache_entry_when_the_cache_is_off_or_the_weights_are_sharde
     assert open_before_cache(model, tokenizer, PROMPTS, settings()) is None
 
 
-def test_the_key_changes_with_everything_that_shapes_the_completions_and_nothing_else(tiny_model):
+def test_the_key_changes_with_everything_that_shapes_the_completions_and_nothing_else(tiny_model, monkeypatch):
     model, tokenizer = tiny_model
     base = before_key(model, tokenizer, PROMPTS, settings(bf16=False))
     assert before_key(model, tokenizer, PROMPTS, settings(bf16=False)) == base
@@ -58,6 +59,13 @@ def test_the_key_changes_with_everything_that_shapes_the_completions_and_nothing
     other = {"sentiment": [PROMPTS["sentiment"][0], "Another prompt"]}
     assert before_key(model, tokenizer, other, settings(bf16=False)) != base
     assert before_key(model, tokenizer, {"qa": PROMPTS["sentiment"]}, settings(bf16=False)) != base
+    for name, value in {"_hardware": lambda m: "cpu x86_64 another CPU", "_rlft_version": lambda: "9.9"}.items():
+        with monkeypatch.context() as patch:
+            patch.setattr(core.eval_cache, name, value)
+            assert before_key(model, tokenizer, PROMPTS, settings(bf16=False)) != base, name
+    with monkeypatch.context() as patch:
+        patch.setattr(model.generation_config, "repetition_penalty", 1.3)
+        assert before_key(model, tokenizer, PROMPTS, settings(bf16=False)) != base
     template = tokenizer.chat_template
     try:  # the prompts are keyed as the model sees them: another chat template is another key
         tokenizer.chat_template = template.replace("<|im_start|>", "<|im_start|> ")
