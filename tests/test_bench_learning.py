@@ -105,3 +105,17 @@ def test_each_run_samples_its_own_before_completions_unless_the_command_line_say
     assert "eval.cache=false" in commands[0] and not any(a.startswith("eval.cache") and a != "eval.cache=false"
                                                          for a in commands[0])
     assert commands[1].index("eval.cache=false") < commands[1].index("eval.cache=true")  # Hydra: the last one wins
+
+
+def versus(rlft: tuple[float, float, float], trl: tuple[float, float, float], minutes: float = 10.0) -> dict:
+    """An ``--against-trl`` record: each side's delta (value, 95% low, 95% high) over the same minutes."""
+    return {name: {"delta": {"value": value, "ci": [low, high]}, "wall_s": minutes * 60}
+            for name, (value, low, high) in (("rlft", rlft), ("trl", trl))}
+
+
+def test_the_gain_ratio_is_conservative_only_when_rlfts_interval_excludes_zero():
+    assert learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15))).startswith("**2.0x** conservatively")
+    assert "**4.0x** on point estimates" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (0.1, 0.0, 0.15)))
+    unresolved = learning.gain_ratio(versus((0.05, -0.004, 0.1), (0.045, -0.004, 0.1)))
+    assert unresolved == "**1.1x** on point estimates; no conservative ratio (rlft's own interval reaches 0)"
+    assert "no finite ratio" in learning.gain_ratio(versus((0.4, 0.3, 0.5), (-0.1, -0.2, 0.0)))
