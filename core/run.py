@@ -131,10 +131,11 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     rank = int(os.environ.get("RANK", "0"))  # set by accelerate / torchrun; each process logs its own samples
     samples = JsonlWriter(output_dir / ("samples.jsonl" if rank == 0 else f"samples.rank{rank}.jsonl"))
     parts = build_parts(cfg, ctx, samples.write)  # one per task (core.mixture: several with task=[a,b])
+    held_out_prompts = {p.key: list(p.splits["test"]["prompt"]) for p in parts}
     stored, kept_curve = None, []  # a resumed run: the before-training completions, the curve so far
     if resuming:
         if cfg.eval.enabled:
-            stored = load_before(output_dir, cfg, {p.key: list(p.splits["test"]["prompt"]) for p in parts})
+            stored = load_before(output_dir, cfg, held_out_prompts)
         kept_curve = trim_outputs(output_dir, checkpoint_step(checkpoint), cfg.algo.max_steps, samples.path,
                                   keep_before=stored is not None, main=rank == 0)
     ctx.task, ctx.tasks = parts[0].task, {p.key: p.task for p in parts}
@@ -144,8 +145,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     plugins.hook.rlft_run_start(run=ctx)
 
     after_base: list[ScoredCompletion] = []  # the final completions under the base model, for interpretation
-    cache = (open_before_cache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"]) for p in parts}, cfg.eval)
-             if cfg.eval.enabled and stored is None else None)
+    fresh_before = cfg.eval.enabled and stored is None  # a resume reuses its own before-training completions
+    cache = open_before_cache(model, tokenizer, held_out_prompts, cfg.eval) if fresh_before else None
 
     def held_out(stage: str, policy: Any, reuse: dict[str, list[str]] | None = None,
                  logged: bool = False) -> list[Evaluation] | None:
