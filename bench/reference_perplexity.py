@@ -8,9 +8,10 @@ base model (``quality/perplexity``, tokens pooled). That check is read against t
 completions, so it also measures how far the trained answers may move from the base model's style. This
 script scores, on a task's held-out split with the task's evaluation settings, the base model's own
 sampled completions and the task's reference answers (a column of the split; a list gives its first item)
-as if they were completions: the headline metric, the base model's perplexity and the words per answer.
-Where the references' perplexity is far above the base model's own, reaching them and the 20% limit pull
-against each other.
+as if they were completions: the headline metric, the base model's perplexity and the words per answer;
+and, between the two, the base model's completions with 1 prompt in ``1/--mix`` answered by its
+reference (perplexity pools tokens, so a few short references weigh little). Where the references'
+perplexity is far above the base model's own, reaching all of them and the 20% limit pull against each other.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ def reference_texts(split: Any, column: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--column", default="answers", help="held-out column with the reference answers")
+    parser.add_argument("--mix", type=float, default=0.1, help="share of prompts the middle row answers with the "
+                        "reference (0.1: 1 in 10)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (default task: qa), e.g. task.eval_prompts=32")
     args = parser.parse_args()
+    if not 0 < args.mix <= 1:
+        parser.error(f"--mix {args.mix}: must be in (0, 1]")
+    every = round(1 / args.mix)
     from core.cli import discover
     from core.context import RunContext
     from core.evaluate import evaluate
@@ -60,18 +66,25 @@ def main() -> None:
     references = reference_texts(held_out, args.column)
     model, tokenizer = load_model(cfg.model)
     scorer = BaseModelScorer(model, tokenizer, lambda: (model, tokenizer))
-    rows = {"the base model's completions": None, f"the references ({args.column})": references}
     print(machine_line())
     e = cfg.eval
     print(f"task {cfg.task.name}: {len(held_out)} held-out prompts; completions sampled with up to "
           f"{e.max_new_tokens} new tokens, {e.num_samples} per prompt, temperature {e.temperature}\n")
     metrics = (part.headline, *REPORTED)
     print(f"| answers | {' | '.join(metrics)} |\n|---|{'---|' * len(metrics)}")
-    for name, texts in rows.items():
+
+    def row(name: str, texts: list[str] | None) -> Any:
         evaluation = evaluate(model, tokenizer, held_out, e, part.rewards, part.evaluators, perplexity=scorer,
                               texts=texts, desc="sampling the base model")
         print(f"| {name} | {' | '.join(str(evaluation.estimate(m)) for m in metrics)} |")
         sys.stdout.flush()
+        return evaluation
+
+    own = row("the base model's completions", None)
+    mixed = [text for p, group in enumerate(own.groups)
+             for text in ([references[p]] * len(group) if p % every == 0 else [own.completions[i] for i in group])]
+    row(f"the base model's, 1 prompt in {every} answered by the reference", mixed)
+    row(f"the references ({args.column})", references)
 
 
 if __name__ == "__main__":
