@@ -7,7 +7,10 @@
 
 Every model answers the same held-out prompts with the task's ``eval`` settings. Each metric gets
 its 95% interval; every model after the first also gets the paired-bootstrap change against the
-first (the base line) and a verdict. Perplexity is measured under the first model. The table is
+first (the base line) and a verdict. Perplexity is measured under the first model. The first model's
+completions and their perplexity come from the eval cache when a run or an earlier evaluation made them
+with the same settings (``eval.cache``, :mod:`core.eval_cache`: a run's base model is the usual first
+model), and are kept there otherwise. The table is
 printed and ``eval.json`` written to ``output_dir`` (default ``outputs/eval/<task>/<time>``). With a
 task list each task is evaluated on its own held-out split, as ``core.run`` does (:mod:`core.mixture`):
 metrics are named ``<task>:<metric>`` and ``headlines`` gives each task's headline.
@@ -25,6 +28,7 @@ from omegaconf import OmegaConf
 
 from core.cli import discover, exit_with_help, preflight, report_errors
 from core.context import RunContext
+from core.eval_cache import open_before_cache
 from core.evaluate import Evaluation, compare, evaluate
 from core.language import BaseModelScorer
 from core.memory import prepare_memory
@@ -59,24 +63,36 @@ def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
     parts = build_parts(cfg, ctx, lambda rows: None)  # no samples file: the rewards' rows go nowhere
     ctx.task = parts[0].task
     base: tuple[Any, Any] | None = None
+    cache_used: dict[str, Any] | None = None  # where the first model's completions came from
     results: list[tuple[str, list[Evaluation]]] = []
     for name in models or [cfg.model.name_or_path]:
         model_cfg = OmegaConf.merge(cfg.model, {"name_or_path": name})
         model, tokenizer = load_model(model_cfg)
+        cache = None if base else open_before_cache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"])
+                                                                          for p in parts}, cfg.eval)
+        cached = cache.load() if cache is not None else None  # the first model scores itself, as a run's base
         base = base or (model, tokenizer)
         evaluations = []
         for part in parts:
+            scorer = BaseModelScorer(model, tokenizer, lambda: base)
             evaluation = evaluate(model, tokenizer, part.splits["test"], cfg.eval, part.rewards, part.evaluators,
-                                  perplexity=BaseModelScorer(model, tokenizer, lambda: base),
+                                  perplexity=cache.scorer(part.key, scorer) if cache is not None else scorer,
+                                  texts=(cached or {}).get(part.key),
                                   desc=f"eval {name}{' ' + part.key if part.prefix else ''}")
             check_headline(part.headline, evaluation)
             log.info("rlft: %s: %s = %s", name, part.prefix + part.headline, evaluation.estimate(part.headline))
             evaluations.append(prefixed(evaluation, part.prefix))
+        if cache is not None:
+            cache_used = {"path": str(cache.path), "hit": cached is not None}
+            if cached is None:
+                cache.store({p.key: ev.completions for p, ev in zip(parts, evaluations)})
         results.append((name, evaluations))
     first = results[0][1]
     doc: dict[str, Any] = {"task": cfg.task.name, "headline": parts[0].prefix + parts[0].headline, "models": []}
     if parts[0].prefix:
         doc["headlines"] = {p.key: p.prefix + p.headline for p in parts}
+    if cache_used is not None:
+        doc["cache"] = cache_used
     for name, evaluations in results:
         entry: dict[str, Any] = {"model": name, "metrics": {m: v for ev in evaluations for m, v in summarise(ev).items()}}
         if evaluations is not first:

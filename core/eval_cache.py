@@ -6,7 +6,8 @@ both give the same result, so a sweep (training seeds or learning rates: ``-m se
 them in every run: on codegen, a quarter of the run. :func:`before_key` names everything that shapes them,
 and :class:`BeforeCache` keeps them under ``$RLFT_EVAL_CACHE`` (default ``<rlft cache>/eval``, see
 :func:`core.models.cache_root`). A hit skips the sampling and the base-model pass; the run's own rewards
-and evaluators score the completions again, since a run may change them.
+and evaluators score the completions again, since a run may change them. ``python -m core.eval`` shares
+the entries for its first model (:mod:`core.eval`).
 """
 
 from __future__ import annotations

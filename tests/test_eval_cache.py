@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 import core.eval_cache
 import core.evaluate
 from core.config import EvalConfig
+from core.eval import main as eval_main
 from core.eval_cache import (SAMPLING, BeforeCache, before_key, eval_cache_dir, open_before_cache,
                              weights_fingerprint)
 from core.language import BaseModelScorer
@@ -122,8 +123,8 @@ def rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_a_second_run_scores_the_cached_before_completions_without_sampling_them(compose_cfg, tmp_path,
-                                                                                  monkeypatch):
+def counted_sampling(monkeypatch) -> Counter:
+    """Count ``core.evaluate``'s sampling passes by their progress label."""
     sampled = Counter()
     generate_all = core.evaluate._generate_all
 
@@ -132,6 +133,12 @@ def test_a_second_run_scores_the_cached_before_completions_without_sampling_them
         return generate_all(model, tokenizer, prompts, cfg, desc)
 
     monkeypatch.setattr(core.evaluate, "_generate_all", counting)
+    return sampled
+
+
+def test_a_second_run_scores_the_cached_before_completions_without_sampling_them(compose_cfg, tmp_path,
+                                                                                  monkeypatch):
+    sampled = counted_sampling(monkeypatch)
     base_passes = []
     score = BaseModelScorer.__call__
     monkeypatch.setattr(BaseModelScorer, "__call__", lambda self, *a: base_passes.append(1) or score(self, *a))
@@ -155,3 +162,21 @@ def test_a_second_run_scores_the_cached_before_completions_without_sampling_them
     run(compose_cfg(args + ["eval.max_new_tokens=6"], tmp_path / "fourth"))  # other settings: another entry
     assert sampled["eval (before)"] == 3 and len(list(eval_cache_dir().glob("before-*.json"))) == 2
 
+
+
+def test_core_eval_reuses_a_runs_base_model_evaluation_for_its_first_model(compose_cfg, tmp_path, monkeypatch):
+    sampled = counted_sampling(monkeypatch)
+    args = ["experiment=debug", "eval.interpret=false"]
+    trained = run(compose_cfg([*args, "save_model=true"], tmp_path / "run"))
+    model = OmegaConf.load(tmp_path / "run" / "config.yaml").model.name_or_path
+    doc = eval_main([*args, f"output_dir={tmp_path / 'eval'}", f"model.name_or_path={model}",
+                     str(tmp_path / "run" / "model")])
+    assert sampled == {"eval (before)": 1, "eval (after)": 1, f"eval {tmp_path / 'run' / 'model'}": 1}
+    assert doc["cache"] == {**trained["before_cache"], "hit": True}
+    first, second = doc["models"]
+    headline = trained["headline"]
+    assert first["metrics"][headline]["value"] == trained["before"][headline]["value"]
+    assert second["metrics"][headline]["value"] == trained["after"][headline]["value"]  # greedy: the same answers
+
+    again = eval_main([*args, "eval.cache=false", f"output_dir={tmp_path / 'eval2'}", f"model.name_or_path={model}"])
+    assert sampled[f"eval {model}"] == 1 and "cache" not in again
