@@ -32,13 +32,15 @@ from core.generation import render_prompt
 from core.language import Scorer
 from core.models import cache_root
 from core.outputs import write_json
+from core.resume import GENERATION
 
 __all__ = ["SAMPLING", "eval_cache_dir", "weights_fingerprint", "before_key", "open_before_cache", "BeforeCache"]
 
 log = logging.getLogger("rlft")
 
-#: The ``eval`` settings that shape the sampled completions (batch composition changes padding and so the draws).
-SAMPLING = ("max_new_tokens", "num_samples", "seeds", "temperature", "stop_strings", "batch_size")
+#: The ``eval`` settings that shape the sampled completions: those a resume checks, and the batch size
+#: (batch composition changes padding, so the draws, though not their distribution).
+SAMPLING = (*GENERATION, "batch_size")
 _PROBES = 4096  # elements read from each weight tensor for its fingerprint
 
 
