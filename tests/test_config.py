@@ -41,11 +41,11 @@ def test_debug_experiment_shrinks_the_run(compose_cfg):
 
 def test_tasks_recommend_settings_that_user_overrides_and_experiments_beat(compose_cfg):
     codegen = compose_cfg(["task=codegen"])
-    assert codegen.algo.max_completion_length == 128 and codegen.eval.max_new_tokens == 256
+    assert codegen.algo.max_completion_length == 96 and codegen.eval.max_new_tokens == 256
     assert codegen.task.metric == "pass_at_k/pass@1" and "recommended" not in codegen.task
     assert compose_cfg(["task=codegen", "algo.max_completion_length=64"]).algo.max_completion_length == 64
     assert compose_cfg(["task=codegen", "experiment=debug"]).algo.max_completion_length == 8
-    assert compose_cfg(["task=codegen", "algo=rloo"]).algo.max_completion_length == 128
+    assert compose_cfg(["task=codegen", "algo=rloo"]).algo.max_completion_length == 96
 
 
 def test_a_task_may_recommend_settings_for_one_algorithm(compose_cfg):

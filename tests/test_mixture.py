@@ -41,7 +41,7 @@ def test_recommended_settings_take_the_largest_and_overrides_win(plugins):
     other = preflight(["task=[qa,codegen]", "algo=rloo", "output_dir=unused"], plugins)
     assert (other.algo.lr, other.algo.beta) == (1e-5, 0.0)
     code = preflight(["task=[qa,codegen]", "output_dir=unused"], plugins)
-    assert (code.algo.max_completion_length, code.eval.max_new_tokens) == (128, 256)
+    assert (code.algo.max_completion_length, code.eval.max_new_tokens) == (96, 256)
     assert preflight(["task=[qa,codegen]", "algo.max_completion_length=64", "output_dir=unused"],
                      plugins).algo.max_completion_length == 64
     assert preflight(["task=[qa,codegen]", "experiment=debug", "output_dir=unused"],
@@ -68,7 +68,7 @@ def test_cfg_job_shows_every_task_and_the_combined_settings(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "core.run", "task=[qa,codegen]", f"hydra.run.dir={tmp_path}",
                            "--cfg", "job"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "name: qa+codegen" in proc.stdout and "max_completion_length: 128" in proc.stdout
+    assert "name: qa+codegen" in proc.stdout and "max_completion_length: 96" in proc.stdout
     tasks = proc.stdout[proc.stdout.index("\ntasks:"):]
     assert "\n  qa:\n" in tasks and "\n  codegen:\n" in tasks
 
