@@ -163,7 +163,6 @@ def test_a_second_run_scores_the_cached_before_completions_without_sampling_them
     assert sampled["eval (before)"] == 3 and len(list(eval_cache_dir().glob("before-*.json"))) == 2
 
 
-
 def test_core_eval_reuses_a_runs_base_model_evaluation_for_its_first_model(compose_cfg, tmp_path, monkeypatch):
     sampled = counted_sampling(monkeypatch)
     args = ["experiment=debug", "eval.interpret=false"]
