@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from core.cli import discover, exit_with_help, preflight, report_errors
 from core.context import RunContext
-from core.eval_cache import open_before_cache
+from core.eval_cache import BeforeCache, open_before_cache
 from core.evaluate import Evaluation, compare, evaluate
 from core.language import BaseModelScorer
 from core.memory import prepare_memory
@@ -63,13 +63,14 @@ def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
     parts = build_parts(cfg, ctx, lambda rows: None)  # no samples file: the rewards' rows go nowhere
     ctx.task = parts[0].task
     base: tuple[Any, Any] | None = None
-    cache_used: dict[str, Any] | None = None  # where the first model's completions came from
+    first_cache: BeforeCache | None = None  # the first model's entry in the eval cache
     results: list[tuple[str, list[Evaluation]]] = []
     for name in models or [cfg.model.name_or_path]:
         model_cfg = OmegaConf.merge(cfg.model, {"name_or_path": name})
         model, tokenizer = load_model(model_cfg)
         cache = None if base else open_before_cache(model, tokenizer, {p.key: list(p.splits["test"]["prompt"])
                                                                           for p in parts}, cfg.eval)
+        first_cache = first_cache or cache
         cached = cache.load() if cache is not None else None  # the first model scores itself, as a run's base
         base = base or (model, tokenizer)
         evaluations = []
@@ -82,17 +83,15 @@ def evaluate_models(cfg: Any, models: list[str]) -> dict[str, Any]:
             check_headline(part.headline, evaluation)
             log.info("rlft: %s: %s = %s", name, part.prefix + part.headline, evaluation.estimate(part.headline))
             evaluations.append(prefixed(evaluation, part.prefix))
-        if cache is not None:
-            cache_used = {"path": str(cache.path), "hit": cached is not None}
-            if cached is None:
-                cache.store({p.key: ev.completions for p, ev in zip(parts, evaluations)})
+        if cache is not None and cached is None:
+            cache.store({p.key: ev.completions for p, ev in zip(parts, evaluations)})
         results.append((name, evaluations))
     first = results[0][1]
     doc: dict[str, Any] = {"task": cfg.task.name, "headline": parts[0].prefix + parts[0].headline, "models": []}
     if parts[0].prefix:
         doc["headlines"] = {p.key: p.prefix + p.headline for p in parts}
-    if cache_used is not None:
-        doc["cache"] = cache_used
+    if first_cache is not None:
+        doc["cache"] = first_cache.summary()
     for name, evaluations in results:
         entry: dict[str, Any] = {"model": name, "metrics": {m: v for ev in evaluations for m, v in summarise(ev).items()}}
         if evaluations is not first:

@@ -138,6 +138,7 @@ class BeforeCache:
         per_prompt = settings.num_samples * max(1, len(settings.seeds))
         self.expected = {key: len(ps) * per_prompt for key, ps in prompts.items()}
         self.scores: dict[str, list[tuple[float, int]]] = {}  # per task: loaded, or recorded by scorer()
+        self.hit = False  # load() found this run's completions
 
     def load(self) -> dict[str, list[str]] | None:
         """The cached completions per task key, or None (no entry, or an unreadable or mismatched one)."""
@@ -158,7 +159,12 @@ class BeforeCache:
                  "anew)", self.path)
         self.scores = {key: [(float(nll), int(n)) for nll, n in scores]
                        for key, (_, scores) in tasks.items() if scores is not None}
+        self.hit = True
         return {key: texts for key, (texts, _) in tasks.items()}
+
+    def summary(self) -> dict[str, Any]:
+        """Where the completions came from, for a run's or an evaluation's record: the entry's path and ``hit``."""
+        return {"path": str(self.path), "hit": self.hit}
 
     def scorer(self, key: str, scorer: Scorer) -> Scorer:
         """Task ``key``'s base-model scores: the cached ones, else ``scorer``'s (kept for :meth:`store`)."""

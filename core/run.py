@@ -228,7 +228,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     metrics = conclude_parts(parts, before, after, cfg.eval.max_perplexity_increase)
     metrics["lineage"] = [f"{step['task']} ({step['algo']}, {step['run']})" for step in lineage]
     if cache is not None:  # where the before-training completions came from
-        metrics["before_cache"] = {"path": str(cache.path), "hit": cached is not None}
+        metrics["before_cache"] = cache.summary()
     if curve is not None:
         curve.add(curve.point(trainer.state.global_step, headlines(after)))
         metrics["curve"] = curve.points
