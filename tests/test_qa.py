@@ -120,7 +120,8 @@ def test_generator_is_seeded_and_answers_are_in_the_passage():
 def test_builtin_splits_keep_passages_whole_and_disjoint():
     splits = QATask(make_cfg(eval_prompts=None)).splits()
     train, test = splits["train"], splits["test"]
-    assert len(train) == 600 and len(test) == 150  # 250 passages x 3 questions, 20% of passages held out
+    # 250 passages x 3 questions, 20% of passages held out; one training passage gives the demonstration
+    assert len(train) == 597 and len(test) == 150
     assert not set(train["passage_id"]) & set(test["passage_id"])
     assert not set(train["context"]) & set(test["context"])
     prompt = train[0]["prompt"]
@@ -132,6 +133,34 @@ def test_builtin_splits_keep_passages_whole_and_disjoint():
     assert other["test"]["id"] != test["id"]
 
 
+def test_demonstrations_come_before_every_question_and_their_passages_are_not_trained_on():
+    plain = QATask(make_cfg(eval_prompts=None, fewshot=0)).splits()
+    assert {len(p) for p in list(plain["train"]["prompt"]) + list(plain["test"]["prompt"])} == {1}  # one user message
+    splits = QATask(make_cfg(eval_prompts=None, fewshot=2, system_prompt="Be brief.")).splits()
+    train, test = splits["train"], splits["test"]
+    first = train[0]["prompt"]
+    assert [m["role"] for m in first] == ["system", "user", "assistant", "user", "assistant", "user"]
+    demos = first[1:5]
+    for prompt in list(train["prompt"]) + list(test["prompt"]):  # the same turns, after the system message, before the question
+        assert prompt[:5] == first[:5] and prompt[-1]["role"] == "user"
+    for user, answer in zip(demos[::2], demos[1::2]):  # a demonstration's reply is its span of the passage
+        assert answer["content"] and answer["content"] in user["content"]
+    assert test["id"] == plain["test"]["id"]  # the held-out questions do not change
+    demo_contexts = {c for c in plain["train"]["context"] if any(c in d["content"] for d in demos[::2])}
+    assert len(demo_contexts) == 2 and not demo_contexts & set(train["context"])
+    assert len(train) == len(plain["train"]) - sum(c in demo_contexts for c in plain["train"]["context"])
+
+
+def test_demonstrations_are_answered_questions(tmp_path):
+    path = tmp_path / "half_unanswerable.jsonl"
+    path.write_text("".join(json.dumps({"context": f"Town {i} lies on the River {i}.", "question": q, "answers": a}) + "\n"
+                            for i in range(8) for q, a in (("Who is its mayor?", []), ("Which river?", [f"River {i}"]))))
+    splits = QATask(make_cfg(**{"data.source": "jsonl", "data.path": str(path), "fewshot": 3})).splits()
+    for prompt in list(splits["train"]["prompt"]) + list(splits["test"]["prompt"]):
+        replies = [m["content"] for m in prompt if m["role"] == "assistant"]
+        assert len(replies) == 3 and all(r.startswith("River ") for r in replies)
+
+
 def test_bad_builtin_settings_are_config_errors():
     with pytest.raises(ConfigError, match="task.num_passages"):
         QATask(make_cfg(num_passages=1)).splits()
@@ -139,6 +168,12 @@ def test_bad_builtin_settings_are_config_errors():
         QATask(make_cfg(prompt_template="{passage} {question}")).splits()
     with pytest.raises(ConfigError, match="task.unanswerable"):
         QATask(make_cfg(unanswerable="skip")).splits()
+    with pytest.raises(ConfigError, match=r"task.fewshot=-1 must be >= 0"):
+        QATask(make_cfg(fewshot=-1)).splits()
+    with pytest.raises(DataError, match=r"task.fewshot=200: 200 demonstrations need 200 training passages with an "
+                                        r"answered question and one more to train on; the training split has 200 "
+                                        r"passages \(task.fewshot=0 shows none\)"):
+        QATask(make_cfg(fewshot=200)).splits()
 
 
 # --- loaders ------------------------------------------------------------------------------
@@ -149,7 +184,7 @@ def test_squad_v1_loader():
     assert [r["id"] for r in rows] == ["k1", "k2", "k3", "d1"]
     assert rows[0]["answers"] == ["the River Lorn", "River Lorn"]  # duplicates removed, order kept
     splits = QATask(make_cfg(**{"data.source": "squad", "data.path": str(DATA / "squad_v1.json"),
-                                "data.test_fraction": 0.34, "eval_prompts": None})).splits()
+                                "data.test_fraction": 0.34, "eval_prompts": None, "fewshot": 0})).splits()
     assert len(splits["train"]) + len(splits["test"]) == 4
     # both paragraphs about Kelsbury are distinct contexts; a context never straddles the split
     assert not set(splits["train"]["context"]) & set(splits["test"]["context"])
@@ -157,7 +192,7 @@ def test_squad_v1_loader():
 
 def test_squad_v2_unanswerable_maps_to_empty_answers_with_a_hint():
     cfg = make_cfg(**{"data.source": "squad", "data.path": str(DATA / "squad_v2.json"), "eval_prompts": None,
-                      "data.test_fraction": 0.5})
+                      "data.test_fraction": 0.5, "fewshot": 0})
     splits = QATask(cfg).splits()
     rows = list(splits["train"]) + list(splits["test"])
     by_id = {r["id"]: r for r in rows}
@@ -216,7 +251,7 @@ def test_hf_loader_reads_squad_layout_from_a_local_dataset_dir():
 def test_hf_loader_maps_columns_with_dotted_paths():
     columns = {"context": "passage", "question": "query", "answers": "gold.spans"}
     cfg = make_cfg(**{"data.source": "hf", "data.path": str(DATA / "hf_custom"), "data.columns": columns,
-                      "data.test_fraction": 0.34, "eval_prompts": None})
+                      "data.test_fraction": 0.34, "eval_prompts": None, "fewshot": 0})
     splits = QATask(cfg).splits()
     rows = sorted(list(splits["train"]) + list(splits["test"]), key=lambda r: r["question"])
     assert [r["answers"] for r in rows] == [["frozen pies"], ["1999"], ["River Lorn"]]

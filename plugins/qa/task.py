@@ -10,12 +10,12 @@ from typing import Any
 
 from datasets import DatasetDict
 
-from core import ConfigError, Task, TaskConfig, chat_prompt
+from core import ConfigError, DataError, Task, TaskConfig, chat_prompt
 from core.data import DataConfig, split_rows, to_splits
 from plugins.qa.generator import passage_rows
 from plugins.qa.loaders import apply_unanswerable, load_squad, load_table
 
-__all__ = ["QAConfig", "QATask", "DEFAULT_TEMPLATE", "build_prompt_text", "load_qa_rows"]
+__all__ = ["QAConfig", "QATask", "DEFAULT_TEMPLATE", "build_prompt_text", "load_qa_rows", "take_demonstrations"]
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("rlft.qa")
@@ -39,6 +39,10 @@ class QAConfig(TaskConfig):
                 "asks for no_answer_text) or 'error' refuses the data."})
     no_answer_text: str = field(default="unanswerable", metadata={
         "help": "The reply that means 'no answer in the text' (scored as an empty prediction)."})
+    fewshot: int = field(default=0, metadata={
+        "help": "Solved training questions shown before each question as earlier chat turns (the question's "
+                "user message, then its first gold answer as the assistant's reply); their passages are not "
+                "trained on. 0: none."})
 
 
 def build_prompt_text(template: str, context: str, question: str, no_answer_text: str | None = None) -> str:
@@ -78,6 +82,26 @@ def load_qa_rows(cfg: Any) -> list[dict[str, Any]]:
                       revision=data.revision, limit=data.limit)
 
 
+def take_demonstrations(train: list[dict[str, Any]], k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``k`` answerable questions from ``k`` distinct training passages, and the training rows of every other
+    passage (a demonstration's passage is not trained on)."""
+    if k < 0:
+        raise ConfigError(f"task.fewshot={k} must be >= 0")
+    demos: list[dict[str, Any]] = []
+    for row in train:
+        if len(demos) == k:
+            break
+        if row["answers"] and row["passage_id"] not in {d["passage_id"] for d in demos}:
+            demos.append(row)
+    used = {d["passage_id"] for d in demos}
+    rest = [row for row in train if row["passage_id"] not in used]
+    if len(demos) < k or not rest:
+        raise DataError(f"task.fewshot={k}: {k} demonstrations need {k} training passages with an answered question "
+                        f"and one more to train on; the training split has {len({r['passage_id'] for r in train})} "
+                        f"passages (task.fewshot=0 shows none)")
+    return demos, rest
+
+
 class QATask(Task):
     """Answer a question about a passage with a short span; held-out passages are never trained on."""
 
@@ -95,8 +119,6 @@ class QATask(Task):
                      n_unanswerable, len(rows), cfg.no_answer_text)
         hint = cfg.no_answer_text if n_unanswerable else None
         for row in rows:
-            row["prompt"] = chat_prompt(build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint),
-                                        cfg.system_prompt)
             row.pop("where", None)
             row.setdefault("passage_id", row["context"])
             if hint:
@@ -105,4 +127,12 @@ class QATask(Task):
         rng = random.Random(cfg.seed)
         rng.shuffle(train)
         rng.shuffle(test)
+        demos, train = take_demonstrations(train, cfg.fewshot)
+        turns = [turn for row in demos for turn in (
+            {"role": "user", "content": build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint)},
+            {"role": "assistant", "content": row["answers"][0]})]
+        for row in train + test:
+            *system, user = chat_prompt(build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint),
+                                        cfg.system_prompt)
+            row["prompt"] = [*system, *turns, user]
         return to_splits(train, test)
