@@ -39,7 +39,7 @@ class QAConfig(TaskConfig):
                 "asks for no_answer_text) or 'error' refuses the data."})
     no_answer_text: str = field(default="unanswerable", metadata={
         "help": "The reply that means 'no answer in the text' (scored as an empty prediction)."})
-    fewshot: int = field(default=0, metadata={
+    fewshot: int = field(default=1, metadata={
         "help": "Solved training questions shown before each question as earlier chat turns (the question's "
                 "user message, then its first gold answer as the assistant's reply); their passages are not "
                 "trained on. 0: none."})
@@ -128,11 +128,13 @@ class QATask(Task):
         rng.shuffle(train)
         rng.shuffle(test)
         demos, train = take_demonstrations(train, cfg.fewshot)
-        turns = [turn for row in demos for turn in (
-            {"role": "user", "content": build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint)},
-            {"role": "assistant", "content": row["answers"][0]})]
+
+        def ask(row: dict[str, Any]) -> str:
+            return build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint)
+
+        turns = [turn for row in demos for turn in ({"role": "user", "content": ask(row)},
+                                                    {"role": "assistant", "content": row["answers"][0]})]
         for row in train + test:
-            *system, user = chat_prompt(build_prompt_text(cfg.prompt_template, row["context"], row["question"], hint),
-                                        cfg.system_prompt)
+            *system, user = chat_prompt(ask(row), cfg.system_prompt)
             row["prompt"] = [*system, *turns, user]
         return to_splits(train, test)
