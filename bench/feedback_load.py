@@ -135,12 +135,14 @@ def main() -> None:
     print(f"stored {len(stored)} (expected {expected}), distinct {len(set(stored))}, acknowledged {len(acked)}, "
           f"acknowledged but missing {len(missing)}")
     if lat:
-        print(f"wall {wall:.1f} s, {len(acked) / wall:.0f} judgements/s; latency p50 {statistics.median(lat) * 1000:.1f} "
-              f"ms, p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms (n={len(lat)})")
+        print(f"wall {wall:.1f} s, {len(acked) / wall:.0f} judgements/s; latency p50 "
+              f"{statistics.median(lat) * 1000:.1f} ms, p95 {lat[int(0.95 * (len(lat) - 1))] * 1000:.1f} ms, "
+              f"max {lat[-1] * 1000:.1f} ms (n={len(lat)})")
     if len(acked) < expected and not failures:
         failures.append(f"{expected - len(acked)} judgements not acknowledged within --deadline {a.deadline:g} s")
     ok = len(stored) == expected == len(set(stored)) and not missing and not failures
-    print("OK: every acknowledged judgement stored exactly once" if ok else f"FAILED: {'; '.join(failures) or 'see above'}")
+    print("OK: every acknowledged judgement stored exactly once" if ok
+          else f"FAILED: {'; '.join(failures) or 'see above'}")
     sys.exit(0 if ok else 1)
 
 

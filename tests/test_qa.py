@@ -141,7 +141,8 @@ def test_demonstrations_come_before_every_question_and_their_passages_are_not_tr
     first = train[0]["prompt"]
     assert [m["role"] for m in first] == ["system", "user", "assistant", "user", "assistant", "user"]
     demos = first[1:5]
-    for prompt in list(train["prompt"]) + list(test["prompt"]):  # the same turns, after the system message, before the question
+    # the same turns in every prompt, after the system message and before the question
+    for prompt in list(train["prompt"]) + list(test["prompt"]):
         assert prompt[:5] == first[:5] and prompt[-1]["role"] == "user"
     for user, answer in zip(demos[::2], demos[1::2]):  # a demonstration's reply is its span of the passage
         assert answer["content"] and answer["content"] in user["content"]
@@ -153,8 +154,9 @@ def test_demonstrations_come_before_every_question_and_their_passages_are_not_tr
 
 def test_demonstrations_are_answered_questions(tmp_path):
     path = tmp_path / "half_unanswerable.jsonl"
-    path.write_text("".join(json.dumps({"context": f"Town {i} lies on the River {i}.", "question": q, "answers": a}) + "\n"
-                            for i in range(8) for q, a in (("Who is its mayor?", []), ("Which river?", [f"River {i}"]))))
+    rows = [{"context": f"Town {i} lies on the River {i}.", "question": q, "answers": a}
+            for i in range(8) for q, a in (("Who is its mayor?", []), ("Which river?", [f"River {i}"]))]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     splits = QATask(make_cfg(**{"data.source": "jsonl", "data.path": str(path), "fewshot": 3})).splits()
     for prompt in list(splits["train"]["prompt"]) + list(splits["test"]["prompt"]):
         replies = [m["content"] for m in prompt if m["role"] == "assistant"]
