@@ -6,6 +6,7 @@ import functools
 import inspect
 import itertools
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,8 @@ from core.config import register_schemas
 from core.errors import ConfigError, RlftError, did_you_mean
 from core.plugins import Plugins, load_plugins, register_task_configs
 
-__all__ = ["CONF_DIR", "discover", "exit_with_help", "group_choices", "preflight", "report_errors"]
+__all__ = ["CONF_DIR", "discover", "exit_with_help", "group_choices", "preflight", "report_errors",
+           "run_dir_override"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("task", "algo", "model", "experiment")
@@ -97,6 +99,29 @@ def _run_dir(cfg: Any, overrides: Sequence[str]) -> str | None:
         if key == "hydra.run.dir" and "${" not in value:
             return value
     return None
+
+
+def run_dir_override(args: Sequence[str], cfg: Any) -> list[str]:
+    """``["hydra.run.dir=<dir>"]`` when the command line names a single run's directory (``output_dir=``, or
+    ``resume=`` a run or checkpoint), so that Hydra's log (``run.log``) and ``.hydra/`` record go with the run's
+    outputs, not into a new ``outputs/<task>/<time>/``; ``[]`` for a sweep, an explicit ``hydra.run.dir`` or a
+    default run (whose output_dir is Hydra's directory already). ``cfg``: the composed config of ``args``."""
+    if {"-m", "--multirun"} & set(args) or any(a.partition("=")[0] == "hydra.run.dir" for a in args):
+        return []
+    from core.algos.checkpoints import resume_checkpoint
+
+    resume = cfg.get("resume")
+    checkpoint = None if resume in (None, True, False, "true", "True", "false", "False", "") else \
+        resume_checkpoint(resume, "")
+    if checkpoint is not None:
+        directory = str(checkpoint.parent)
+    elif OmegaConf.is_interpolation(cfg, "output_dir"):
+        return []
+    else:
+        directory = str(cfg.output_dir)
+    # Hydra's quoted values: a quote is escaped, and so is each backslash before a quote or the closing quote
+    quoted = re.sub(r"(\\*)('|$)", lambda m: m[1] * 2 + ("\\'" if m[2] else ""), directory)
+    return [f"hydra.run.dir='{quoted}'"]
 
 
 def _unknown_key(exc: BaseException, overrides: list[str]) -> ConfigError | None:

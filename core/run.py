@@ -44,7 +44,7 @@ from transformers import set_seed
 from core.algos.base import TrainInputs
 from core.algos.checkpoints import resume_checkpoint
 from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog, TrimHeap
-from core.cli import discover, preflight, report_errors
+from core.cli import discover, preflight, report_errors, run_dir_override
 from core.context import RunContext
 from core.curve import LearningCurve, sample_efficiency, series
 from core.errors import ConfigError, DataError
@@ -261,7 +261,8 @@ def _hydra_main(cfg: DictConfig) -> None:
 @report_errors
 def _preflight() -> None:
     sys.argv[1:] = expand_overrides(sys.argv[1:], discover())  # task=[a,b] -> task=mixture tasks=[a,b]
-    preflight(sys.argv[1:], discover(), full=True)
+    cfg = preflight(sys.argv[1:], discover(), full=True)
+    sys.argv[1:] += run_dir_override(sys.argv[1:], cfg)  # run.log beside the run's outputs
 
 
 def main() -> None:

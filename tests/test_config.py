@@ -141,3 +141,31 @@ def test_a_sweep_is_checked_job_by_job_before_anything_runs(plugins):
         preflight(["--multirun", "experiment=debug", "seed=1,2", "algo.lrr=1"], plugins)
     with pytest.raises(ConfigError, match=r"model.attn_implementation='eagr'.*did you mean 'eager'"):  # the 2nd job's
         preflight(["-m", "experiment=debug", "model.attn_implementation=eager,eagr"], plugins, full=True)
+
+
+def test_a_run_named_on_the_command_line_keeps_hydras_log_and_record_in_its_own_directory(plugins, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from core.cli import CONF_DIR, run_dir_override
+
+    def hydra_run_dir(*args: str) -> str | None:
+        extra = run_dir_override(args, preflight(list(args), plugins))
+        if not extra:
+            return None
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=[*args, *extra], return_hydra_config=True).hydra.run.dir
+
+    # (output_dir as quoted on a Hydra command line, the directory it names): each comes back as the directory
+    for quoted, name in [("a b,c", "a b,c"), ("it\\'s", "it's"), ("x\\y", "x\\y"), ("x\\\\\\'y", "x\\'y"),
+                         ("e=f", "e=f"), ("z\\\\", "z\\")]:
+        assert hydra_run_dir(f"output_dir='{tmp_path}/{quoted}'") == f"{tmp_path}/{name}", name
+    checkpoint = tmp_path / "run" / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    for name in ("trainer_state.json", "model.safetensors"):
+        (checkpoint / name).write_text("{}")
+    assert hydra_run_dir(f"resume={checkpoint}") == str(checkpoint.parent)  # the resumed run's directory
+    assert hydra_run_dir(f"resume={checkpoint.parent}") == str(checkpoint.parent)
+    assert hydra_run_dir() is None  # a default run's output_dir is Hydra's directory already
+    assert hydra_run_dir(f"output_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'elsewhere'}") is None  # yours wins
+    assert run_dir_override(["-m", "seed=1,2", f"output_dir={tmp_path}"], preflight([f"output_dir={tmp_path}"],
+                                                                                  plugins)) == []  # a sweep's jobs

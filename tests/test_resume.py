@@ -116,16 +116,20 @@ def test_a_resumed_run_logs_each_step_once_and_keeps_its_before_evaluation_and_c
     base = [sys.executable, "-m", "core.run", *args, "algo=grpo", "algo.save_steps=2", "eval.every=2",
             "report_to=[tensorboard]",
             "eval.interpret=false", f"output_dir={out}"]
-    child = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     # killed once step 3 is logged: checkpoint-2 is the newest, so step 3's rows (and step 4's samples) are redone
     kill_when(child, lambda: any(r.get("step") == 3 for r in rows(out / "train_log.jsonl")))
     last = int(checkpoints(out)[-1].name.split("-")[1])
     assert last == 2 and max(r["step"] for r in rows(out / "train_log.jsonl")) > last
     assert [p["step"] for p in rows(out / "curve.jsonl")] == [0, 2]
     before_point = rows(out / "curve.jsonl")[0]
-    done = subprocess.run([*base, "resume=true"], capture_output=True, text=True)  # the log goes to stdout
+    done = subprocess.run([*base, "resume=true"], capture_output=True, text=True, cwd=tmp_path)  # log on stdout
     assert done.returncode == 0, done.stderr[-2000:]
     assert "reusing the before-training completions" in done.stdout and "dropped" in done.stdout
+    # Hydra's log of both attempts is the run's own run.log; no outputs/<task>/<time>/ appears beside it
+    log = (out / "run.log").read_text()
+    assert log.count("rlft: task sentiment") == 2 and "rlft: resuming from" in log and (out / ".hydra").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
     assert [r["step"] for r in rows(out / "train_log.jsonl")] == [1, 2, 3, 4, 5, 6]
     samples = rows(out / "samples.jsonl")
