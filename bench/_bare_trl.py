@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import torch
+import core  # noqa: F401  (first: its hub guard keeps bitsandbytes, which TRL imports, off the Hub)
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 

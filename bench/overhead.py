@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import time
 
+import core  # noqa: F401  (first: its hub guard keeps bitsandbytes, which TRL imports, off the Hub)
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
