@@ -182,7 +182,18 @@ def preflight(args: Sequence[str], plugins: Plugins, full: bool = False) -> Any:
 
         for cfg in cfgs:  # a sweep's jobs write to directories Hydra makes for them
             check_config(cfg, plugins, None if multirun else _run_dir(cfg, args))
+        _check_jobs_write_apart(cfgs)
     return cfgs[0]
+
+
+def _check_jobs_write_apart(cfgs: Sequence[Any]) -> None:
+    """Refuse a sweep whose jobs share one named ``output_dir`` before any job runs (the second would find the
+    first's run there and stop)."""
+    named = [str(cfg.output_dir) for cfg in cfgs if not OmegaConf.is_interpolation(cfg, "output_dir")]
+    shared = next((d for d in named if named.count(d) > 1), None)
+    if shared is not None:
+        raise ConfigError(f"output_dir={shared!r}: {named.count(shared)} jobs of this sweep would write to it; leave "
+                          f"output_dir unset and set hydra.sweep.dir={shared} (job N writes to {shared}/N)")
 
 
 def _sweep_jobs(overrides: list[str]) -> list[list[str]]:

@@ -169,3 +169,11 @@ def test_a_run_named_on_the_command_line_keeps_hydras_log_and_record_in_its_own_
     assert hydra_run_dir(f"output_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'elsewhere'}") is None  # yours wins
     assert run_dir_override(["-m", "seed=1,2", f"output_dir={tmp_path}"], preflight([f"output_dir={tmp_path}"],
                                                                                   plugins)) == []  # a sweep's jobs
+
+
+def test_a_sweep_whose_jobs_share_one_output_dir_is_refused_before_any_job_runs(plugins, tmp_path):
+    with pytest.raises(ConfigError, match=rf"output_dir='{tmp_path}': 2 jobs of this sweep would write to it; .*"
+                                          rf"hydra.sweep.dir={tmp_path} \(job N writes to {tmp_path}/N\)"):
+        preflight(["-m", "experiment=debug", "seed=1,2", f"output_dir={tmp_path}"], plugins, full=True)
+    preflight(["-m", "experiment=debug", "seed=1,2", f"hydra.sweep.dir={tmp_path}"], plugins, full=True)
+    preflight(["-m", "experiment=debug", f"output_dir={tmp_path}/a,{tmp_path}/b"], plugins, full=True)  # one each
