@@ -90,7 +90,9 @@ def _default_choice(group: str) -> str | None:
 
 def _run_dir(cfg: Any, overrides: Sequence[str]) -> str | None:
     """The directory a run will write to, when it is known before Hydra starts (None when resuming)."""
-    if cfg.get("resume") not in (None, False, "false", "False", ""):
+    from core.algos.checkpoints import resumes
+
+    if resumes(cfg.get("resume")):
         return None
     if not OmegaConf.is_interpolation(cfg, "output_dir"):
         return str(cfg.output_dir)
@@ -108,13 +110,10 @@ def run_dir_override(args: Sequence[str], cfg: Any) -> list[str]:
     default run (whose output_dir is Hydra's directory already). ``cfg``: the composed config of ``args``."""
     if {"-m", "--multirun"} & set(args) or any(a.partition("=")[0] == "hydra.run.dir" for a in args):
         return []
-    from core.algos.checkpoints import resume_checkpoint
+    from core.algos.checkpoints import resume_checkpoint, resume_path
 
-    resume = cfg.get("resume")
-    checkpoint = None if resume in (None, True, False, "true", "True", "false", "False", "") else \
-        resume_checkpoint(resume, "")
-    if checkpoint is not None:
-        directory = str(checkpoint.parent)
+    if resume_path(cfg.get("resume")) is not None:
+        directory = str(resume_checkpoint(cfg.resume, "").parent)
     elif OmegaConf.is_interpolation(cfg, "output_dir"):
         return []
     else:

@@ -42,7 +42,7 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import set_seed
 
 from core.algos.base import TrainInputs
-from core.algos.checkpoints import resume_checkpoint
+from core.algos.checkpoints import resume_checkpoint, resumes
 from core.callbacks import NonFiniteGuard, PluginBridge, TrainLog, TrimHeap
 from core.cli import discover, preflight, report_errors, run_dir_override
 from core.context import RunContext
@@ -120,7 +120,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     if checkpoint is not None:
         cfg.output_dir = str(checkpoint.parent)
         log.info("rlft: resuming from %s", checkpoint)
-    resuming = cfg.get("resume") not in (None, False, "false", "False", "")  # may reuse its own directory
+    resuming = resumes(cfg.get("resume"))  # may reuse its own directory
     check_config(cfg, plugins, None if resuming else cfg.output_dir)
     output_dir = Path(cfg.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

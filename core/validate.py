@@ -121,7 +121,9 @@ def _algo(cfg: Any, plugins: Any) -> list[str]:
         algorithm = plugins.algorithms.get(cfg.algo.name)
     except RlftError as exc:
         return problems + [f"algo.name: {exc}"]
-    if cfg.get("resume") not in (None, False, "false", "False", "") and not algorithm.resumable:
+    from core.algos.checkpoints import resumes
+
+    if resumes(cfg.get("resume")) and not algorithm.resumable:
         problems.append(f"resume={cfg.resume}: algo={cfg.algo.name} cannot resume a run (its trainer does not load "
                         f"checkpoints); start a new run")
     return problems + list(algorithm(cfg.algo).check())

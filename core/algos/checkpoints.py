@@ -18,7 +18,12 @@ from typing import Any
 
 from core.errors import ConfigError
 
-__all__ = ["AtomicCheckpoints", "checkpoints", "latest_checkpoint", "resume_checkpoint", "missing_files"]
+__all__ = ["AtomicCheckpoints", "checkpoints", "latest_checkpoint", "resume_checkpoint", "missing_files", "resumes",
+           "resume_path"]
+
+#: ``resume`` values that start a new run, and those that continue from the newest checkpoint in output_dir.
+_FRESH = (None, False, "false", "False", "")
+_NEWEST = (True, "true", "True")
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 STAGING = ".checkpoint-staging"
@@ -59,16 +64,26 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+def resumes(resume: Any) -> bool:
+    """Whether the ``resume`` setting continues a run (true, or a run or checkpoint path)."""
+    return resume not in _FRESH
+
+
+def resume_path(resume: Any) -> Path | None:
+    """The run or checkpoint path the ``resume`` setting names (None for false or true)."""
+    return None if resume in _FRESH or resume in _NEWEST else Path(str(resume)).expanduser()
+
+
 def resume_checkpoint(resume: Any, output_dir: str | Path) -> Path | None:
     """Interpret the ``resume`` setting: false/None -> None; true -> the newest checkpoint in
     ``output_dir`` (None when the run has none yet, so the same command starts or resumes);
     a path -> that checkpoint, or the newest one inside that run directory."""
-    if resume in (None, False, "false", "False", ""):
-        return None
-    if resume in (True, "true", "True"):
+    path = resume_path(resume)
+    if path is None:
+        if not resumes(resume):
+            return None
         found = latest_checkpoint(output_dir)
         return _good(found, Path(output_dir)) if found else None
-    path = Path(str(resume)).expanduser()
     if _CHECKPOINT.match(path.name) and path.is_dir():
         return _good(path, path.parent)
     found = latest_checkpoint(path)
